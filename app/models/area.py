@@ -1,0 +1,97 @@
+"""The national area hierarchy: provinces → communes → villages.
+
+One ``areas`` table holds every level (as MapIt does), each row tied to its
+parent. Boundaries change — the 1 July 2025 merger replaced 63 provinces and
+~10,000 communes with 34 and 3,321 — so every area belongs to a boundary
+*generation*. A new boundary set is loaded as a new generation beside the
+current one; petitions keep the areas they were filed under, and geotagging
+uses the generation marked current. A code identifies an area only within a
+generation (new commune codes reuse old ones).
+
+Villages and residential groups have no national code and rarely a surveyed
+boundary: an operator's file often gives only a point. Such a village gets a
+*derived* polygon at import — the Voronoi cell of its point clipped to its
+commune — so that every point of a commune lies in exactly one village.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+LEVELS = ("province", "commune", "village")
+PARENT_LEVEL = {"commune": "province", "village": "commune"}
+
+
+class Generation(db.Model):
+    __tablename__ = "generations"
+    __table_args__ = (
+        # At most one generation is the current one.
+        Index("generations_one_current", "is_current", unique=True, postgresql_where=text("is_current")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    is_current: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    def __repr__(self) -> str:
+        return f"<Generation {self.name}{' current' if self.is_current else ''}>"
+
+
+class Area(db.Model):
+    __tablename__ = "areas"
+    __table_args__ = (
+        UniqueConstraint("generation_id", "code", name="areas_generation_code"),
+        CheckConstraint("level IN ('province', 'commune', 'village')", name="areas_level"),
+        CheckConstraint("geom_source IN ('surveyed', 'derived')", name="areas_geom_source"),
+        CheckConstraint("(level = 'province') = (parent_id IS NULL)", name="areas_parent_by_level"),
+        # One spatial index per level: a point lookup for villages never
+        # walks province-sized boxes.
+        Index("areas_geom_village", "geom", postgresql_using="gist", postgresql_where=text("level = 'village'")),
+        Index("areas_geom_commune", "geom", postgresql_using="gist", postgresql_where=text("level = 'commune'")),
+        Index("areas_geom_province", "geom", postgresql_using="gist", postgresql_where=text("level = 'province'")),
+        Index("areas_parent", "parent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id"))
+    level: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    unit_type: Mapped[str] = mapped_column(String(40))
+    # "Thôn 3" folded to "thon 3": what name searches match against.
+    search_name: Mapped[str] = mapped_column(String(260))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)
+    )
+    label_point: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    population: Mapped[int | None] = mapped_column(Integer)
+    geom_source: Mapped[str] = mapped_column(String(16), default="surveyed")
+
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
+    generation: Mapped[Generation] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.unit_type} {self.name}".strip()
+
+    def __repr__(self) -> str:
+        return f"<Area {self.level} {self.code} {self.full_name}>"

@@ -1,0 +1,35 @@
+"""Areas as the pickers and partner systems see them."""
+
+from __future__ import annotations
+
+from geoalchemy2.shape import to_shape
+
+from app import spatial
+from app.models import Area
+from app.text import fold, natural_key
+
+
+def summary(area: Area) -> dict:
+    return {"code": area.code, "name": area.name, "unit_type": area.unit_type, "level": area.level}
+
+
+def detail(area: Area) -> dict:
+    """Describe an area with its label point, bounding box and parent chain."""
+    point = to_shape(area.label_point)
+    west, south, east, north = to_shape(area.geom).bounds
+    return {
+        **summary(area),
+        "full_name": area.full_name,
+        "population": area.population,
+        "geom_source": area.geom_source,
+        "label_point": {"lat": round(point.y, 6), "lon": round(point.x, 6)},
+        "bbox": [round(v, 6) for v in (west, south, east, north)],
+        "parents": [summary(parent) for parent in spatial.ancestors(area)],
+    }
+
+
+def listing(parent: Area | None, query: str = "") -> list[dict]:
+    """List children by name, "Thôn 2" before "Thôn 10"; the query ignores diacritics."""
+    found = spatial.children(parent, fold(query))
+    found.sort(key=lambda a: (natural_key(a.unit_type), natural_key(a.name)))
+    return [summary(a) for a in found]

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install what the portal needs on a fresh Debian machine, once: PostgreSQL
+# with PostGIS, Redis, Chromium (browser tests), and the virtualenv .venv
+# with requirements.txt. Later runs only check, and reinstall the virtualenv
+# when requirements.txt changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
+ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgresql-postgis)
+command -v redis-server >/dev/null || need+=(redis-server)
+[ "${WITH_BROWSER:-0}" = 1 ] && { command -v chromium >/dev/null || need+=(chromium); }
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "bootstrap: missing ${need[*]}; run as root to install them" >&2; exit 1; }
+  echo "bootstrap: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # "postgresql-postgis" is the PostGIS build for Debian's PostgreSQL version.
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# Debian's postgresql package starts a cluster of its own on port 5432; the
+# portal does not use it, and leaves it as it is.
+
+stamp=.venv/.requirements.sha
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: installing the virtualenv .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  echo "$want" > "$stamp"
+fi

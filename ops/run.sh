@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make run`: install what is missing, start the embedded PostgreSQL and
+# Redis unless DATABASE_URL / REDIS_URL are given, migrate, load the
+# synthetic national geography once, start an RQ worker and serve the portal
+# on http://127.0.0.1:$PORT until Ctrl-C, which stops all it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ops/bootstrap.sh
+source ops/services.sh
+
+PORT=${PORT:-5000}
+export FLASK_APP=wsgi
+children=()
+stop_all() {
+  trap - EXIT INT TERM
+  echo; echo "Stopping the portal…"
+  for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${children[@]}"; do wait "$pid" 2>/dev/null || true; done
+  embedded_redis_stop
+  embedded_pg_stop
+}
+trap stop_all EXIT INT TERM
+
+if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
+  embedded_init "${INSTANCE_PATH:-instance}"
+  [ -z "${DATABASE_URL:-}" ] && embedded_pg_start
+  [ -z "${REDIS_URL:-}" ] && embedded_redis_start
+fi
+
+.venv/bin/flask db upgrade
+.venv/bin/flask geodata synth --if-empty
+
+.venv/bin/rq worker --url "$REDIS_URL" --with-scheduler default &
+children+=($!)
+echo "The portal is at http://127.0.0.1:$PORT (Ctrl-C stops it)"
+.venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers "${WEB_CONCURRENCY:-3}" \
+  --access-logfile - wsgi:app &
+children+=($!)
+wait -n "${children[@]}" || true

@@ -1,0 +1,107 @@
+"""Fixtures: a private PostgreSQL/PostGIS cluster and Redis for the whole run,
+the portal migrated and loaded with the committed one-province slice, and a
+transaction per test that is rolled back afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import port_for
+import pytest
+from flask_migrate import upgrade
+from pytest_postgresql.executors.proc import PostgreSQLExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from app import create_app
+from app.extensions import db
+from app.geodata.importer import import_features
+from app.geodata.readers import read_features
+
+ROOT = Path(__file__).resolve().parent.parent
+SLICE = ROOT / "geodata" / "synth-46-hue.geojson"
+SLICE_PROVINCE = "46"
+
+
+@pytest.fixture(scope="session")
+def postgresql_proc():
+    """Start a throwaway PostgreSQL cluster (as the postgres user when run as root)."""
+    base = Path(tempfile.mkdtemp(prefix="cmts-test-pg-"))
+    base.chmod(0o755)
+    if os.getuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    executor = PostgreSQLExecutor(
+        executable=str(ROOT / "ops" / "pg_ctl"),
+        host="127.0.0.1",
+        port=port_for.select_random(),
+        datadir=str(base / "data"),
+        unixsocketdir=str(base),
+        logfile=str(base / "postgresql.log"),
+        startparams="-w",
+        dbname="portal_test",
+        # A throwaway cluster needs no crash safety.
+        postgres_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+    )
+    executor.start()
+    executor.wait_for_postgres()
+    yield executor
+    executor.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def database_url(proc: PostgreSQLExecutor, dbname: str) -> str:
+    return f"postgresql+psycopg://{proc.user}@{proc.host}:{proc.port}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def app(postgresql_proc, redis_proc):
+    """The portal on a migrated test database holding the one-province slice."""
+    janitor = DatabaseJanitor(user=postgresql_proc.user, host=postgresql_proc.host, port=postgresql_proc.port,
+                              dbname="portal_test")
+    janitor.init()
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url(postgresql_proc, "portal_test"),
+        "REDIS_URL": f"redis://{redis_proc.host}:{redis_proc.port}/0",
+    })
+    with app.app_context():
+        upgrade()
+        import_features(read_features(SLICE), "2025")
+        db.session.commit()
+        # Sessions join the per-test transaction through savepoints, so code
+        # under test may commit and roll back as it does in production.
+        db.session.remove()
+        db.session.session_factory.configure(join_transaction_mode="create_savepoint")
+    yield app
+    janitor.drop()
+
+
+@pytest.fixture
+def app_ctx(app):
+    """An app context whose database work is rolled back after the test."""
+    with app.app_context():
+        engines = db.engines
+        engine = engines[None]
+        connection = engine.connect()
+        transaction = connection.begin()
+        engines[None] = connection
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            engines[None] = engine
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app_ctx):
+    return app_ctx.test_client()
+
+
+@pytest.fixture
+def runner(app_ctx):
+    return app_ctx.test_cli_runner()
