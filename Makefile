@@ -6,7 +6,7 @@ run:
 	ops/run.sh
 
 test:
-	WITH_BROWSER=1 ops/bootstrap.sh
+	ops/bootstrap.sh
 	.venv/bin/python -m pytest
 
 bench:

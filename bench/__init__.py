@@ -1,0 +1,1 @@
+"""The portal's benchmarks: `make bench` (see README)."""

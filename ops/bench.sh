@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `make bench`: run the benchmarks on a private PostgreSQL and Redis kept in
+# bench/.cache (so the prepared national data is reused between runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source ops/services.sh
+embedded_init bench/.cache/instance
+trap 'embedded_redis_stop; embedded_pg_stop' EXIT INT TERM
+embedded_pg_start
+embedded_redis_start
+.venv/bin/python -m bench "$@"
