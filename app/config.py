@@ -37,5 +37,5 @@ def _sqlalchemy_url(url: str) -> str:
     """Point plain postgresql:// URLs at the psycopg 3 driver."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

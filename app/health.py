@@ -14,8 +14,10 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """Report database and Redis reachability; 503 when either is down."""
-    checks = {"database": _check(lambda: db.session.execute(text("SELECT 1")).scalar_one()),
-              "redis": _check(lambda: redis().ping())}
+    checks = {
+        "database": _check(lambda: db.session.execute(text("SELECT 1")).scalar_one()),
+        "redis": _check(lambda: redis().ping()),
+    }
     healthy = all(c["ok"] for c in checks.values())
     return jsonify({"status": "ok" if healthy else "unavailable", **checks}), 200 if healthy else 503
 

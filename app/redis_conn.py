@@ -7,9 +7,7 @@ from redis import Redis
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["redis"] = Redis.from_url(
-        app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=2
-    )
+    app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=2)
 
 
 def redis() -> Redis:

@@ -7,7 +7,7 @@ import statistics
 import time
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from app.extensions import db
@@ -19,15 +19,14 @@ POINTS = 3000
 
 
 def fresh_database(url: str, name: str) -> str:
-    """Drop and create a database next to the one in url; return its URL."""
-    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres" + ("?" + url.split("?", 1)[1] if "?" in url else ""),
-                          isolation_level="AUTOCOMMIT")
+    """Drop and create a database beside the one in url; return its URL."""
+    url = make_url(url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    base, _, query = url.partition("?")
-    return base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def run(table) -> None:
@@ -45,29 +44,45 @@ def run(table) -> None:
         db.session.execute(text("ANALYZE areas"))
         db.session.commit()
         table.add("synthetic geography: generate", generated, "s")
-        table.add("synthetic geography: generate + load (34/3,321/90,508)", loaded, "s", goal="< 120 s",
-                  met=loaded < 120)
+        table.add(
+            "synthetic geography: generate + load (34/3,321/90,508)", loaded, "s", goal="< 120 s", met=loaded < 120
+        )
 
         rng = random.Random(7)
-        villages = db.session.execute(text(
-            "SELECT ST_X(label_point), ST_Y(label_point) FROM areas WHERE level = 'village'")).all()
-        points = [(x + rng.uniform(-0.002, 0.002), y + rng.uniform(-0.002, 0.002))
-                  for x, y in rng.sample(villages, POINTS)]
+        villages = db.session.execute(
+            text("SELECT ST_X(label_point), ST_Y(label_point) FROM areas WHERE level = 'village'")
+        ).all()
+        points = [
+            (x + rng.uniform(-0.002, 0.002), y + rng.uniform(-0.002, 0.002)) for x, y in rng.sample(villages, POINTS)
+        ]
 
         service = _timed(points, lambda lon, lat: geotag(lon, lat))
-        raw_sql = text("SELECT id FROM areas WHERE level = 'village' AND ST_Covers(geom, "
-                       "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY code LIMIT 1")
+        raw_sql = text(
+            "SELECT id FROM areas WHERE level = 'village' AND ST_Covers(geom, "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY code LIMIT 1"
+        )
         raw = _timed(points, lambda lon, lat: db.session.execute(raw_sql, {"lon": lon, "lat": lat}).all())
-        table.add("geotag one point, service (median)", service, "ms", baseline=raw,
-                  goal="< 5 ms, ≤ 1.5× raw", met=service < 5 and service <= 1.5 * raw)
-        batch = text("SELECT count(g.*) FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) AS p(x, y), "
-                     "LATERAL geotag(p.x, p.y) g")
+        table.add(
+            "geotag one point, service (median)",
+            service,
+            "ms",
+            baseline=raw,
+            goal="< 5 ms, ≤ 1.5× raw",
+            met=service < 5 and service <= 1.5 * raw,
+        )
+        batch = text(
+            "SELECT count(g.*) FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) AS p(x, y), "
+            "LATERAL geotag(p.x, p.y) g"
+        )
         params = {"xs": [p[0] for p in points], "ys": [p[1] for p in points]}
         db.session.execute(batch, params)
         started = time.perf_counter()
         db.session.execute(batch, params)
-        table.add("geotag one point, inside PostgreSQL (mean of a batch)",
-                  (time.perf_counter() - started) * 1000 / POINTS, "ms")
+        table.add(
+            "geotag one point, inside PostgreSQL (mean of a batch)",
+            (time.perf_counter() - started) * 1000 / POINTS,
+            "ms",
+        )
 
 
 def _timed(points, call) -> float:

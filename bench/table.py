@@ -19,8 +19,15 @@ class Table:
     def __init__(self) -> None:
         self.rows: list[Row] = []
 
-    def add(self, figure: str, value: float, unit: str, baseline: float | None = None,
-            goal: str = "", met: bool | None = None) -> None:
+    def add(
+        self,
+        figure: str,
+        value: float,
+        unit: str,
+        baseline: float | None = None,
+        goal: str = "",
+        met: bool | None = None,
+    ) -> None:
         self.rows.append(Row(figure, value, unit, baseline, goal, met))
         print(f"  {figure}: {value:.3f} {unit}", flush=True)
 

@@ -59,14 +59,17 @@ def database_url(proc: PostgreSQLExecutor, dbname: str) -> str:
 @pytest.fixture(scope="session")
 def app(postgresql_proc, redis_proc):
     """The portal on a migrated test database holding the one-province slice."""
-    janitor = DatabaseJanitor(user=postgresql_proc.user, host=postgresql_proc.host, port=postgresql_proc.port,
-                              dbname="portal_test")
+    janitor = DatabaseJanitor(
+        user=postgresql_proc.user, host=postgresql_proc.host, port=postgresql_proc.port, dbname="portal_test"
+    )
     janitor.init()
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url(postgresql_proc, "portal_test"),
-        "REDIS_URL": f"redis://{redis_proc.host}:{redis_proc.port}/0",
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url(postgresql_proc, "portal_test"),
+            "REDIS_URL": f"redis://{redis_proc.host}:{redis_proc.port}/0",
+        }
+    )
     with app.app_context():
         upgrade()
         import_features(read_features(SLICE), "2025")

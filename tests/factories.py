@@ -10,14 +10,14 @@ from app.geodata.features import AreaFeature
 def mini_geography() -> list[AreaFeature]:
     """Province 99 on the coast: two communes side by side, split at lon 105.1.
 
-        lat 20.2 ┌──────────────┬──────────────┐
-                 │ commune 99001│ commune 99002│  sea east of lon 105.2
-                 │ 3 villages   │ 2 point      │
-                 │ (points)     │ villages     │
-                 │              ├──────────────┤
-                 │              │ surveyed     │
-        lat 20.0 └──────────────┴──────────────┘
-              lon 105.0      105.1          105.2
+    lat 20.2 ┌──────────────┬──────────────┐
+             │ commune 99001│ commune 99002│  sea east of lon 105.2
+             │ 3 villages   │ 2 point      │
+             │ (points)     │ villages     │
+             │              ├──────────────┤
+             │              │ surveyed     │
+    lat 20.0 └──────────────┴──────────────┘
+          lon 105.0      105.1          105.2
     """
     source = "mini"
     return [

@@ -41,14 +41,17 @@ def test_locate_at_sea_answers_unlocated_with_nulls(client, mini):
     assert body["village"] is None and body["commune"] is None and body["province"] is None
 
 
-@pytest.mark.parametrize("query, code", [
-    ("lat=abc&lon=105", "invalid_coordinates"),
-    ("lat=NaN&lon=105", "invalid_coordinates"),
-    ("lat=21", "missing_coordinates"),
-    ("", "missing_coordinates"),
-    ("lat=95&lon=105", "out_of_range"),
-    ("lat=13.75&lon=100.5", "outside_vietnam"),
-])
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("lat=abc&lon=105", "invalid_coordinates"),
+        ("lat=NaN&lon=105", "invalid_coordinates"),
+        ("lat=21", "missing_coordinates"),
+        ("", "missing_coordinates"),
+        ("lat=95&lon=105", "out_of_range"),
+        ("lat=13.75&lon=100.5", "outside_vietnam"),
+    ],
+)
 def test_locate_refuses_bad_input_with_a_json_error(client, query, code):
     response = client.get(f"/api/v1/locate?{query}")
     assert response.status_code == 400
@@ -108,11 +111,13 @@ def test_healthz_reports_database_and_redis(client):
 
 
 def test_healthz_says_which_service_is_down(app):
-    broken = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-    })
+    broken = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    )
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["status"] == "unavailable"

@@ -75,18 +75,21 @@ def test_point_in_another_commune_than_chosen_is_flagged(mini):
     assert geotag(105.031, 20.049, chosen="99001").disagrees is False
 
 
-@pytest.mark.parametrize("lat, lon, code", [
-    ("13.7563", "100.5018", "outside_vietnam"),  # Bangkok
-    ("48.8566", "2.3522", "outside_vietnam"),  # Paris
-    ("nan", "105.8", "invalid_coordinates"),
-    ("21.0", "inf", "invalid_coordinates"),
-    ("abc", "105.8", "invalid_coordinates"),
-    ("21.0", "", "missing_coordinates"),
-    (None, "105.8", "missing_coordinates"),
-    ("91", "105.8", "out_of_range"),
-    ("21.0", "-181", "out_of_range"),
-    ("0x15", "105.8", "invalid_coordinates"),
-])
+@pytest.mark.parametrize(
+    "lat, lon, code",
+    [
+        ("13.7563", "100.5018", "outside_vietnam"),  # Bangkok
+        ("48.8566", "2.3522", "outside_vietnam"),  # Paris
+        ("nan", "105.8", "invalid_coordinates"),
+        ("21.0", "inf", "invalid_coordinates"),
+        ("abc", "105.8", "invalid_coordinates"),
+        ("21.0", "", "missing_coordinates"),
+        (None, "105.8", "missing_coordinates"),
+        ("91", "105.8", "out_of_range"),
+        ("21.0", "-181", "out_of_range"),
+        ("0x15", "105.8", "invalid_coordinates"),
+    ],
+)
 def test_what_is_not_a_place_in_vietnam_is_refused_with_a_reason(lat, lon, code):
     with pytest.raises(InvalidPoint) as refused:
         parse_point(lat, lon)
@@ -103,9 +106,12 @@ def test_every_village_point_of_the_slice_geotags_to_that_village(app_ctx):
     """The derived cells and the geotag function agree everywhere in the slice."""
     from sqlalchemy import text
 
-    misplaced, total = db.session.execute(text(
-        """SELECT count(*) FILTER (WHERE g.village_id IS DISTINCT FROM v.id), count(*)
+    misplaced, total = db.session.execute(
+        text(
+            """SELECT count(*) FILTER (WHERE g.village_id IS DISTINCT FROM v.id), count(*)
            FROM areas v CROSS JOIN LATERAL geotag(ST_X(v.label_point), ST_Y(v.label_point)) g
-           WHERE v.level = 'village' AND v.geom_source = 'derived'""")).one()
+           WHERE v.level = 'village' AND v.geom_source = 'derived'"""
+        )
+    ).one()
     assert total > 500
     assert misplaced == 0

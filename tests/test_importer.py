@@ -35,11 +35,14 @@ def test_loading_the_slice_again_changes_nothing(app_ctx):
 
 
 def test_derived_villages_tile_each_commune_without_gaps_or_overlaps(app_ctx):
-    rows = db.session.execute(text(
-        """SELECT c.code, ST_Area(c.geom) AS commune, sum(ST_Area(v.geom)) AS villages,
+    rows = db.session.execute(
+        text(
+            """SELECT c.code, ST_Area(c.geom) AS commune, sum(ST_Area(v.geom)) AS villages,
                   ST_Area(ST_SymDifference(c.geom, ST_Union(v.geom))) AS mismatch
            FROM areas c JOIN areas v ON v.parent_id = c.id
-           WHERE c.level = 'commune' GROUP BY c.id""")).all()
+           WHERE c.level = 'commune' GROUP BY c.id"""
+        )
+    ).all()
     assert len(rows) >= 2
     for code, commune, villages, mismatch in rows:
         # overlaps would make the sum exceed the commune; gaps leave a mismatch
@@ -50,25 +53,40 @@ def test_derived_villages_tile_each_commune_without_gaps_or_overlaps(app_ctx):
 def test_a_new_village_point_reshapes_its_neighbours(app_ctx):
     import_features(mini_geography(), "mini")
     import_features([AreaFeature("village", "99001004", "Mới", "Thôn", "99001", Point(105.09, 20.19))], "mini")
-    total, commune = db.session.execute(text(
-        """SELECT sum(ST_Area(v.geom)), ST_Area(c.geom) FROM areas c JOIN areas v ON v.parent_id = c.id
+    total, commune = db.session.execute(
+        text(
+            """SELECT sum(ST_Area(v.geom)), ST_Area(c.geom) FROM areas c JOIN areas v ON v.parent_id = c.id
            WHERE c.code = '99001' AND c.generation_id = (SELECT id FROM generations WHERE name = 'mini')
-           GROUP BY c.geom""")).one()
+           GROUP BY c.geom"""
+        )
+    ).one()
     assert total == pytest.approx(commune, rel=1e-9)
 
 
 def test_a_file_with_bad_features_names_each_and_loads_nothing(app_ctx, tmp_path):
     before = count_areas()
     bad = tmp_path / "communes.geojson"
-    write_collection(bad, [
-        {"type": "Feature", "properties": {"code": "46001", "name": "Tốt"},
-         "geometry": {"type": "Polygon", "coordinates": [[[107, 16], [107.1, 16], [107.1, 16.1], [107, 16]]]}},
-        {"type": "Feature", "properties": {"code": "46002"},
-         "geometry": {"type": "Polygon", "coordinates": [[[107, 16], [107.1, 16], [107.1, 16.1], [107, 16]]]}},
-        {"type": "Feature", "properties": {"code": "46003", "name": "Không hình"}, "geometry": None},
-        {"type": "Feature", "properties": {"code": "46004", "name": "Đường"},
-         "geometry": {"type": "LineString", "coordinates": [[107, 16], [107.1, 16]]}},
-    ])
+    write_collection(
+        bad,
+        [
+            {
+                "type": "Feature",
+                "properties": {"code": "46001", "name": "Tốt"},
+                "geometry": {"type": "Polygon", "coordinates": [[[107, 16], [107.1, 16], [107.1, 16.1], [107, 16]]]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"code": "46002"},
+                "geometry": {"type": "Polygon", "coordinates": [[[107, 16], [107.1, 16], [107.1, 16.1], [107, 16]]]},
+            },
+            {"type": "Feature", "properties": {"code": "46003", "name": "Không hình"}, "geometry": None},
+            {
+                "type": "Feature",
+                "properties": {"code": "46004", "name": "Đường"},
+                "geometry": {"type": "LineString", "coordinates": [[107, 16], [107.1, 16]]},
+            },
+        ],
+    )
     with pytest.raises(GeodataError) as refused:
         read_features(bad)
     problems = refused.value.problems
@@ -89,7 +107,9 @@ def test_a_commune_whose_parent_is_nowhere_rolls_everything_back(app_ctx):
     with pytest.raises(GeodataError) as refused:
         import_features(features, "2025")
     db.session.rollback()
-    assert refused.value.problems == ["f, feature 2: commune 98001's parent province 97 is not in this file or the database"]
+    assert refused.value.problems == [
+        "f, feature 2: commune 98001's parent province 97 is not in this file or the database"
+    ]
     assert count_areas() == before
 
 
@@ -97,8 +117,7 @@ def test_an_invalid_polygon_is_repaired_and_reported(app_ctx):
     bowtie = Polygon([(106, 20), (106.1, 20.1), (106.1, 20), (106, 20.1), (106, 20)])
     report = import_features([AreaFeature("province", "98", "Nơ", "Tỉnh", None, bowtie, source="f, feature 1")], "x")
     assert len(report.repaired) == 1 and "f, feature 1 (province 98)" in report.repaired[0]
-    valid, area = db.session.execute(text(
-        "SELECT ST_IsValid(geom), ST_Area(geom) FROM areas WHERE code = '98'")).one()
+    valid, area = db.session.execute(text("SELECT ST_IsValid(geom), ST_Area(geom) FROM areas WHERE code = '98'")).one()
     assert valid and area == pytest.approx(0.005, rel=1e-6)
 
 
@@ -108,9 +127,14 @@ def test_children_without_parent_codes_are_linked_by_containment(app_ctx):
         if f.level != "province":
             f.parent_code = None
     import_features(features, "mini")
-    pairs = dict(db.session.execute(text(
-        """SELECT a.code, p.code FROM areas a JOIN areas p ON p.id = a.parent_id
-           WHERE a.generation_id = (SELECT id FROM generations WHERE name = 'mini')""")).all())
+    pairs = dict(
+        db.session.execute(
+            text(
+                """SELECT a.code, p.code FROM areas a JOIN areas p ON p.id = a.parent_id
+           WHERE a.generation_id = (SELECT id FROM generations WHERE name = 'mini')"""
+            )
+        ).all()
+    )
     assert pairs["99001"] == "99" and pairs["99002"] == "99"
     assert pairs["99001002"] == "99001" and pairs["99002001"] == "99002"
 

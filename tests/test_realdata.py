@@ -30,20 +30,29 @@ def real(app_ctx):
 
 
 def place(gen: int, lon: float, lat: float):
-    return db.session.execute(text(
-        """SELECT c.code, c.unit_type || ' ' || c.name, p.code, g.method
+    return db.session.execute(
+        text(
+            """SELECT c.code, c.unit_type || ' ' || c.name, p.code, g.method
            FROM geotag(:lon, :lat, 2000, :gen) g
-           LEFT JOIN areas c ON c.id = g.commune_id LEFT JOIN areas p ON p.id = g.province_id"""),
-        {"lon": lon, "lat": lat, "gen": gen}).one()
+           LEFT JOIN areas c ON c.id = g.commune_id LEFT JOIN areas p ON p.id = g.province_id"""
+        ),
+        {"lon": lon, "lat": lat, "gen": gen},
+    ).one()
 
 
 def test_real_files_load_with_every_commune_under_its_province(real):
     report, gen = real
     assert report.inserted["province"] == 34
     assert report.inserted["commune"] == 3321
-    counts = dict(db.session.execute(text(
-        """SELECT unit_type, count(*) FROM areas WHERE generation_id = :g AND level = 'commune'
-           AND parent_id IS NOT NULL GROUP BY 1"""), {"g": gen}).all())
+    counts = dict(
+        db.session.execute(
+            text(
+                """SELECT unit_type, count(*) FROM areas WHERE generation_id = :g AND level = 'commune'
+           AND parent_id IS NOT NULL GROUP BY 1"""
+            ),
+            {"g": gen},
+        ).all()
+    )
     assert counts["Xã"] == 2611 and counts["Phường"] == 697 and counts["Đặc khu"] == 13
 
 
@@ -56,12 +65,16 @@ def test_real_points_land_in_the_right_commune(real):
 
 def test_a_point_beside_a_hoang_sa_island_goes_to_hoang_sa(real):
     _, gen = real
-    lon, lat = db.session.execute(text(
-        """SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(ST_GeometryN(geom, 1)) AS p
-           FROM areas WHERE generation_id = :g AND code = '20333') s"""), {"g": gen}).one()
+    lon, lat = db.session.execute(
+        text(
+            """SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(ST_GeometryN(geom, 1)) AS p
+           FROM areas WHERE generation_id = :g AND code = '20333') s"""
+        ),
+        {"g": gen},
+    ).one()
     assert place(gen, lon, lat)[0] == "20333"
-    edge_lon = db.session.execute(text(
-        "SELECT ST_XMax(ST_GeometryN(geom, 1)) FROM areas WHERE generation_id = :g AND code = '20333'"),
-        {"g": gen}).scalar_one()
+    edge_lon = db.session.execute(
+        text("SELECT ST_XMax(ST_GeometryN(geom, 1)) FROM areas WHERE generation_id = :g AND code = '20333'"), {"g": gen}
+    ).scalar_one()
     off_shore = place(gen, edge_lon + 0.005, lat)  # ~0.5 km east of that island's eastern tip, at sea
     assert (off_shore[0], off_shore[3]) == ("20333", "nearest")

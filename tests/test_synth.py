@@ -38,13 +38,14 @@ def province_slice():
 
 
 def _key(features):
-    return [(f.level, f.code, f.name, f.unit_type, f.parent_code, f.population, f.source,
-             shapely.to_wkb(f.geometry)) for f in features]
+    return [
+        (f.level, f.code, f.name, f.unit_type, f.parent_code, f.population, f.source, shapely.to_wkb(f.geometry))
+        for f in features
+    ]
 
 
 def test_national_counts(by_level):
-    assert {level: len(fs) for level, fs in by_level.items()} == {
-        "province": 34, "commune": 3321, "village": 90508}
+    assert {level: len(fs) for level, fs in by_level.items()} == {"province": 34, "commune": 3321, "village": 90508}
 
 
 def test_order_is_provinces_communes_villages(national):

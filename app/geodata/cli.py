@@ -25,8 +25,10 @@ def _default_generation() -> str:
 def _print_report(report: ImportReport, seconds: float) -> None:
     click.echo(f"Generation {report.generation}: loaded in {seconds:.1f} s")
     for level in LEVELS:
-        click.echo(f"  {level:9} {report.inserted[level]:7} new  {report.updated[level]:7} changed  "
-                   f"{report.unchanged[level]:7} unchanged")
+        click.echo(
+            f"  {level:9} {report.inserted[level]:7} new  {report.updated[level]:7} changed  "
+            f"{report.unchanged[level]:7} unchanged"
+        )
     if report.derived:
         click.echo(f"  {report.derived} villages given as points got a derived polygon")
     for line in report.repaired:
@@ -104,9 +106,12 @@ def synth(seed, province, out, generation, if_empty):
 @geodata_cli.command("status")
 def status():
     """Count the areas of each generation and level."""
-    rows = db.session.execute(text(
-        """SELECT g.name, g.is_current, a.level, count(a.id) FROM generations g
-           LEFT JOIN areas a ON a.generation_id = g.id GROUP BY 1, 2, 3 ORDER BY 1, 3""")).all()
+    rows = db.session.execute(
+        text(
+            """SELECT g.name, g.is_current, a.level, count(a.id) FROM generations g
+           LEFT JOIN areas a ON a.generation_id = g.id GROUP BY 1, 2, 3 ORDER BY 1, 3"""
+        )
+    ).all()
     if not rows:
         click.echo("No geography loaded.")
     for name, current, level, count in rows:

@@ -38,8 +38,9 @@ class ImportReport:
     derived: int = 0
 
 
-def import_features(features: list[AreaFeature], generation: str, *, make_current: bool = False,
-                    description: str = "") -> ImportReport:
+def import_features(
+    features: list[AreaFeature], generation: str, *, make_current: bool = False, description: str = ""
+) -> ImportReport:
     """Upsert features into a boundary generation; raise GeodataError if any is unusable."""
     report = ImportReport(generation)
     problems: list[str] = []
@@ -59,6 +60,7 @@ def import_features(features: list[AreaFeature], generation: str, *, make_curren
 
 
 # --- checking ---------------------------------------------------------------
+
 
 def _checked(features: list[AreaFeature], report: ImportReport, problems: list[str]) -> list[AreaFeature]:
     seen: dict[str, str] = {}
@@ -94,6 +96,7 @@ def as_multipolygon(geom) -> MultiPolygon:
 
 # --- generation and parents -------------------------------------------------
 
+
 def _generation(name: str, make_current: bool, description: str) -> int:
     session = db.session
     gen_id = session.execute(text("SELECT id FROM generations WHERE name = :n"), {"n": name}).scalar()
@@ -104,7 +107,9 @@ def _generation(name: str, make_current: bool, description: str) -> int:
         ).scalar_one()
     has_current = session.execute(text("SELECT count(*) FROM generations WHERE is_current")).scalar_one()
     if make_current or not has_current:
-        session.execute(text("UPDATE generations SET is_current = (id = :g) WHERE is_current OR id = :g"), {"g": gen_id})
+        session.execute(
+            text("UPDATE generations SET is_current = (id = :g) WHERE is_current OR id = :g"), {"g": gen_id}
+        )
     return gen_id
 
 
@@ -141,6 +146,7 @@ def _link_by_containment(by_level: dict[str, list[AreaFeature]], generation_id: 
 
 # --- rows -------------------------------------------------------------------
 
+
 def _rows(by_level, generation_id: int, report: ImportReport, problems: list[str]) -> list[tuple]:
     rows = []
     for f in by_level["province"] + by_level["commune"]:
@@ -157,10 +163,19 @@ def _rows(by_level, generation_id: int, report: ImportReport, problems: list[str
 
 
 def _row(f: AreaFeature, geom, label_point, geom_source: str) -> tuple:
-    return (f.level, f.code, f.name, f.unit_type, fold(f"{f.unit_type} {f.name}"), f.parent_code,
-            shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True),
-            shapely.to_wkb(shapely.set_srid(label_point, 4326), hex=True, include_srid=True),
-            f.population, geom_source, f.source)
+    return (
+        f.level,
+        f.code,
+        f.name,
+        f.unit_type,
+        fold(f"{f.unit_type} {f.name}"),
+        f.parent_code,
+        shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True),
+        shapely.to_wkb(shapely.set_srid(label_point, 4326), hex=True, include_srid=True),
+        f.population,
+        geom_source,
+        f.source,
+    )
 
 
 def _derived_villages(points, surveyed, communes, generation_id: int, problems: list[str]) -> list[tuple]:
@@ -172,7 +187,8 @@ def _derived_villages(points, surveyed, communes, generation_id: int, problems: 
     # re-shapes its neighbours' cells, a surveyed polygon is cut out.
     batch_codes = {f.code for f in points} | {f.code for f in surveyed}
     stored = db.session.execute(
-        text("""SELECT v.code, v.name, v.unit_type, c.code, v.geom_source, ST_AsBinary(v.geom), ST_AsBinary(v.label_point), v.population
+        text("""SELECT v.code, v.name, v.unit_type, c.code, v.geom_source,
+                       ST_AsBinary(v.geom), ST_AsBinary(v.label_point), v.population
                 FROM areas v JOIN areas c ON c.id = v.parent_id
                 WHERE v.generation_id = :g AND v.level = 'village' AND c.code = ANY(:codes)"""),
         {"g": generation_id, "codes": commune_codes},
@@ -187,20 +203,36 @@ def _derived_villages(points, surveyed, communes, generation_id: int, problems: 
         if code in batch_codes:
             continue
         if source == "derived":
-            by_commune_points[parent].append(AreaFeature("village", code, name, unit_type, parent, shapely.from_wkb(bytes(point)), population, f"stored village {code}"))
+            by_commune_points[parent].append(
+                AreaFeature(
+                    "village",
+                    code,
+                    name,
+                    unit_type,
+                    parent,
+                    shapely.from_wkb(bytes(point)),
+                    population,
+                    f"stored village {code}",
+                )
+            )
         else:
             by_commune_surveyed[parent].append(shapely.from_wkb(bytes(geom)))
     rows = []
     for commune_code, villages in by_commune_points.items():
         region = commune_geoms.get(commune_code)
         if region is None:
-            problems.extend(f"{f.source}: parent commune {commune_code} is not in this file or the database" for f in villages)
+            problems.extend(
+                f"{f.source}: parent commune {commune_code} is not in this file or the database" for f in villages
+            )
             continue
         if by_commune_surveyed[commune_code]:
             region = region.difference(shapely.union_all(by_commune_surveyed[commune_code]))
         for f, cell in zip(villages, derive_cells(region, [f.geometry for f in villages])):
             if cell.is_empty:
-                problems.append(f"{f.source}: village {f.code} gets no area (its point is outside its commune or repeats another village's point)")
+                problems.append(
+                    f"{f.source}: village {f.code} gets no area "
+                    "(its point is outside its commune or repeats another village's point)"
+                )
             else:
                 rows.append(_row(f, cell, f.geometry, "derived"))
     return rows
@@ -226,17 +258,22 @@ def derive_cells(region, points) -> list[MultiPolygon]:
 
 # --- writing ----------------------------------------------------------------
 
-_STAGE_COLUMNS = "level, code, name, unit_type, search_name, parent_code, geom, label_point, population, geom_source, source"
+_STAGE_COLUMNS = (
+    "level, code, name, unit_type, search_name, parent_code, geom, label_point, population, geom_source, source"
+)
 
 
 def _stage(rows: list[tuple]) -> None:
     """COPY the rows into a temporary table (100× faster than row inserts)."""
     session = db.session
-    session.execute(text(
-        """CREATE TEMP TABLE IF NOT EXISTS area_stage (
+    session.execute(
+        text(
+            """CREATE TEMP TABLE IF NOT EXISTS area_stage (
              level text, code text, name text, unit_type text, search_name text, parent_code text,
              geom geometry(MultiPolygon, 4326), label_point geometry(Point, 4326), population integer,
-             geom_source text, source text) ON COMMIT DROP"""))
+             geom_source text, source text) ON COMMIT DROP"""
+        )
+    )
     session.execute(text("TRUNCATE area_stage"))
     cursor = session.connection().connection.driver_connection.cursor()
     with cursor.copy(f"COPY area_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
@@ -249,16 +286,24 @@ def _upsert(level: str, generation_id: int, report: ImportReport, problems: list
     parent_level = PARENT_LEVEL.get(level)
     params = {"g": generation_id, "level": level, "parent_level": parent_level}
     if parent_level:
-        missing = session.execute(text(
-            """SELECT s.source, s.code, s.parent_code FROM area_stage s
+        missing = session.execute(
+            text(
+                """SELECT s.source, s.code, s.parent_code FROM area_stage s
                LEFT JOIN areas p ON p.generation_id = :g AND p.code = s.parent_code AND p.level = :parent_level
-               WHERE s.level = :level AND p.id IS NULL ORDER BY s.code LIMIT 50"""), params).all()
-        problems.extend(f"{src}: {level} {code}'s parent {parent_level} {parent} is not in this file or the database"
-                        for src, code, parent in missing)
+               WHERE s.level = :level AND p.id IS NULL ORDER BY s.code LIMIT 50"""
+            ),
+            params,
+        ).all()
+        problems.extend(
+            f"{src}: {level} {code}'s parent {parent_level} {parent} is not in this file or the database"
+            for src, code, parent in missing
+        )
         if missing:
             return
-    results = session.execute(text(
-        """INSERT INTO areas (generation_id, level, code, name, unit_type, search_name, parent_id,
+    results = (
+        session.execute(
+            text(
+                """INSERT INTO areas (generation_id, level, code, name, unit_type, search_name, parent_id,
                               geom, label_point, population, geom_source)
            SELECT :g, s.level, s.code, s.name, s.unit_type, s.search_name, p.id,
                   s.geom, s.label_point, s.population, s.geom_source
@@ -275,7 +320,13 @@ def _upsert(level: str, generation_id: int, report: ImportReport, problems: list
                   areas.geom_source, areas.geom, areas.label_point)
                  IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.name, EXCLUDED.unit_type, EXCLUDED.parent_id,
                                    EXCLUDED.population, EXCLUDED.geom_source, EXCLUDED.geom, EXCLUDED.label_point)
-           RETURNING (xmax = 0) AS inserted"""), params).scalars().all()
+           RETURNING (xmax = 0) AS inserted"""
+            ),
+            params,
+        )
+        .scalars()
+        .all()
+    )
     total = session.execute(text("SELECT count(*) FROM area_stage WHERE level = :level"), params).scalar_one()
     report.inserted[level] = sum(1 for r in results if r)
     report.updated[level] = len(results) - report.inserted[level]

@@ -27,9 +27,29 @@ FIELDS = {
 }
 # Known unit types, longest first, to split "Thành phố Hà Nội" into type and name.
 UNIT_TYPES = sorted(
-    ["Tỉnh", "Thành phố", "Xã", "Phường", "Đặc khu", "Thôn", "Bản", "Tổ dân phố", "Ấp",
-     "Khu phố", "Buôn", "Làng", "Xóm", "Khóm", "Phum", "Sóc", "Tổ", "Khu", "Thị trấn"],
-    key=len, reverse=True,
+    [
+        "Tỉnh",
+        "Thành phố",
+        "Xã",
+        "Phường",
+        "Đặc khu",
+        "Thôn",
+        "Bản",
+        "Tổ dân phố",
+        "Ấp",
+        "Khu phố",
+        "Buôn",
+        "Làng",
+        "Xóm",
+        "Khóm",
+        "Phum",
+        "Sóc",
+        "Tổ",
+        "Khu",
+        "Thị trấn",
+    ],
+    key=len,
+    reverse=True,
 )
 DEFAULT_UNIT_TYPE = {"province": "Tỉnh", "commune": "Xã", "village": "Thôn"}
 
@@ -67,7 +87,11 @@ def _read_geojson(path: Path):
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GeodataError([f"{path}: not valid GeoJSON ({exc})"]) from None
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("type") != "FeatureCollection"
+        or not isinstance(data.get("features"), list)
+    ):
         raise GeodataError([f"{path}: a GeoJSON FeatureCollection is expected"])
     crs = (data.get("crs") or {}).get("properties", {}).get("name", "")
     if crs and not crs.endswith(("CRS84", "4326")):
@@ -113,7 +137,10 @@ def _to_feature(properties: dict, geometry, level: str | None, where: str) -> Ar
     code = str(code).strip() if code is not None else None
     level = level or _get(properties, "level") or _level_from_code(code)
     if level not in LEVELS:
-        raise ValueError(f"cannot tell the level (province, commune or village): give --level, or a code of 2, 5 or 8 digits (got {code!r})")
+        raise ValueError(
+            "cannot tell the level (province, commune or village): "
+            f"give --level, or a code of 2, 5 or 8 digits (got {code!r})"
+        )
     name, unit_type = _name_and_type(properties, level)
     if not name:
         raise ValueError("the feature has no name")
@@ -130,9 +157,14 @@ def _to_feature(properties: dict, geometry, level: str | None, where: str) -> Ar
     except (TypeError, ValueError):
         raise ValueError(f"population must be a whole number, got {population!r}") from None
     return AreaFeature(
-        level=level, code=code, name=name, unit_type=unit_type,
+        level=level,
+        code=code,
+        name=name,
+        unit_type=unit_type,
         parent_code=str(parent_code).strip() if parent_code is not None and level != "province" else None,
-        geometry=geom, population=population, source=where,
+        geometry=geom,
+        population=population,
+        source=where,
     )
 
 
@@ -152,7 +184,7 @@ def _name_and_type(properties: dict, level: str) -> tuple[str, str]:
         for candidate in UNIT_TYPES:
             if full_name.lower().startswith(candidate.lower() + " "):
                 unit_type = candidate
-                name = name or full_name[len(candidate) + 1:]
+                name = name or full_name[len(candidate) + 1 :]
                 break
     return name or full_name, normalize_name(str(unit_type)) if unit_type else DEFAULT_UNIT_TYPE[level]
 
@@ -182,8 +214,12 @@ def write_geojson(features: list[AreaFeature], path: str | Path) -> None:
             {
                 "type": "Feature",
                 "properties": {
-                    "level": f.level, "code": f.code, "name": f.name, "unit_type": f.unit_type,
-                    "parent_code": f.parent_code, "population": f.population,
+                    "level": f.level,
+                    "code": f.code,
+                    "name": f.name,
+                    "unit_type": f.unit_type,
+                    "parent_code": f.parent_code,
+                    "population": f.population,
                 },
                 "geometry": json.loads(shapely.to_geojson(f.geometry)),
             }

@@ -65,14 +65,15 @@ def generate(seed: int = 2025, province: str | None = None) -> list[AreaFeature]
     for c in communes:
         vs = _villages(c, seed, source)
         villages.extend(vs)
-        commune_features.append(AreaFeature(
-            "commune", c.code, c.name, c.unit_type, c.province, c.geometry,
-            sum(v.population for v in vs), source))
+        commune_features.append(
+            AreaFeature(
+                "commune", c.code, c.name, c.unit_type, c.province, c.geometry, sum(v.population for v in vs), source
+            )
+        )
     province_features = []
     for code, (name, unit_type, geometry) in provinces.items():
         population = sum(f.population for f in commune_features if f.parent_code == code)
-        province_features.append(AreaFeature(
-            "province", code, name, unit_type, None, geometry, population, source))
+        province_features.append(AreaFeature("province", code, name, unit_type, None, geometry, population, source))
     return province_features + commune_features + villages
 
 
@@ -132,8 +133,9 @@ def _sample(geom, n: int, rng, centres=(), spread: float = 0.0, centre_share: fl
         m = max(32, 3 * (n - len(found)))
         k = rng.binomial(m, centre_share) if len(centres) else 0
         pick = np.asarray(centres)[rng.integers(0, len(centres), k)] if k else np.empty((0, 2))
-        xy = np.concatenate([pick + rng.normal(0.0, spread, (k, 2)),
-                             rng.uniform((xmin, ymin), (xmax, ymax), (m - k, 2))])
+        xy = np.concatenate(
+            [pick + rng.normal(0.0, spread, (k, 2)), rng.uniform((xmin, ymin), (xmax, ymax), (m - k, 2))]
+        )
         xy = np.round(xy, 6)
         xy = xy[shapely.contains_xy(geom, xy[:, 0], xy[:, 1])]
         found = np.unique(np.concatenate([found, xy]), axis=0)
@@ -256,8 +258,7 @@ def _snap_coverage(cells: np.ndarray) -> np.ndarray:
 def _trim_spikes(cells: np.ndarray, width: float) -> np.ndarray:
     """Give the thin parts of a cell (spikes narrower than 2 * width) to the
     neighbour they share most border with."""
-    opened = shapely.buffer(shapely.buffer(cells, -width, join_style="mitre"), width,
-                            join_style="mitre")
+    opened = shapely.buffer(shapely.buffer(cells, -width, join_style="mitre"), width, join_style="mitre")
     out = cells.copy()
     tree = shapely.STRtree(cells)
     ratio = shapely.area(opened) / shapely.area(cells)
@@ -297,8 +298,7 @@ def _island(lon, lat, size_km, elongation, bearing, rng) -> Polygon:
     v = size_km / 2 / elongation * r * np.sin(t)
     b = np.radians(bearing)
     east, north = u * np.sin(b) - v * np.cos(b), u * np.cos(b) + v * np.sin(b)
-    return Polygon(np.column_stack([lon + east / (111.32 * np.cos(np.radians(lat))),
-                                    lat + north / 111.32]))
+    return Polygon(np.column_stack([lon + east / (111.32 * np.cos(np.radians(lat))), lat + north / 111.32]))
 
 
 def _island_zones(seed: int) -> dict[str, MultiPolygon]:
@@ -404,12 +404,13 @@ def _villages(c: _Commune, seed: int, source: str) -> list[AreaFeature]:
     rng = _rng(seed, 4, int(c.code))
     parts = shapely.get_parts(c.geometry)
     areas = shapely.area(parts)
-    xy = np.concatenate([
-        _sample(part, m, rng, shapely.get_coordinates(part.point_on_surface()),
-                0.3 * np.sqrt(area), 0.5)
-        for part, area, m in zip(parts, areas, rng.multinomial(c.villages, areas / areas.sum()))
-        if m
-    ])
+    xy = np.concatenate(
+        [
+            _sample(part, m, rng, shapely.get_coordinates(part.point_on_surface()), 0.3 * np.sqrt(area), 0.5)
+            for part, area, m in zip(parts, areas, rng.multinomial(c.villages, areas / areas.sum()))
+            if m
+        ]
+    )
     weights = _village_types(c)
     units = list(weights)
     primary = units[rng.choice(len(units), p=list(weights.values()))]

@@ -79,9 +79,7 @@ class Area(db.Model):
     # "Thôn 3" folded to "thon 3": what name searches match against.
     search_name: Mapped[str] = mapped_column(String(260))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
-    geom: Mapped[WKBElement] = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)
-    )
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
     label_point: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     population: Mapped[int | None] = mapped_column(Integer)
     geom_source: Mapped[str] = mapped_column(String(16), default="surveyed")

@@ -58,7 +58,9 @@ def parse_point(lat, lon) -> tuple[float, float]:
     try:
         lat_f, lon_f = float(lat), float(lon)
     except (TypeError, ValueError):
-        raise InvalidPoint("invalid_coordinates", "Vĩ độ và kinh độ phải là số, ví dụ lat=21.0285&lon=105.8542.") from None
+        raise InvalidPoint(
+            "invalid_coordinates", "Vĩ độ và kinh độ phải là số, ví dụ lat=21.0285&lon=105.8542."
+        ) from None
     if not (math.isfinite(lat_f) and math.isfinite(lon_f)):
         raise InvalidPoint("invalid_coordinates", "Vĩ độ và kinh độ phải là số hữu hạn.")
     if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
@@ -83,7 +85,9 @@ def geotag(lon: float | None = None, lat: float | None = None, chosen: str | Non
             )
             return Geotag(found.village, found.commune, found.province, found.method, found.distance_m, disagrees)
     if chosen_chain:
-        return Geotag(chosen_chain.get("village"), chosen_chain.get("commune"), chosen_chain.get("province"), "chosen", None)
+        return Geotag(
+            chosen_chain.get("village"), chosen_chain.get("commune"), chosen_chain.get("province"), "chosen", None
+        )
     return Geotag(None, None, None, "unlocated", None)
 
 

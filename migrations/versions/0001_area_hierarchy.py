@@ -91,8 +91,9 @@ def upgrade():
         sa.Column("is_current", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
-    op.create_index("generations_one_current", "generations", ["is_current"], unique=True,
-                    postgresql_where=sa.text("is_current"))
+    op.create_index(
+        "generations_one_current", "generations", ["is_current"], unique=True, postgresql_where=sa.text("is_current")
+    )
 
     op.create_table(
         "areas",
@@ -114,8 +115,13 @@ def upgrade():
         sa.CheckConstraint("(level = 'province') = (parent_id IS NULL)", name="areas_parent_by_level"),
     )
     for level in ("village", "commune", "province"):
-        op.create_index(f"areas_geom_{level}", "areas", ["geom"], postgresql_using="gist",
-                        postgresql_where=sa.text(f"level = '{level}'"))
+        op.create_index(
+            f"areas_geom_{level}",
+            "areas",
+            ["geom"],
+            postgresql_using="gist",
+            postgresql_where=sa.text(f"level = '{level}'"),
+        )
     op.create_index("areas_parent", "areas", ["parent_id"])
     op.execute(GEOTAG_FUNCTION)
 
