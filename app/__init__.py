@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import redis_conn
+from app import errors, i18n, limits, redis_conn, storage
 from app.config import Config
-from app.extensions import db, migrate
+from app.extensions import babel, csrf, db, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -17,20 +18,33 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object(Config())
     if test_config:
         app.config.update(test_config)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_conn.limits_uri(app.config["REDIS_URL"]))
     app.json.ensure_ascii = False
+    if app.config["TRUST_PROXY_HOPS"]:  # the client address as the trusted proxies saw it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUST_PROXY_HOPS"], x_proto=1)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     redis_conn.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+    storage.init_app(app)
+    errors.init_app(app)
 
     from app import models  # noqa: F401  (register the tables with the metadata)
     from app.api import bp as api_bp
     from app.geodata.cli import geodata_cli
     from app.health import bp as health_bp
     from app.home import bp as home_bp
+    from app.jobs.cli import jobs_cli
+    from app.petitions import bp as petitions_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(petitions_bp)
     app.cli.add_command(geodata_cli)
+    app.cli.add_command(jobs_cli)
+    limits.init_app(app)
     return app

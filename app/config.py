@@ -32,6 +32,28 @@ class Config:
         # The seed of the synthetic national geography `make run` loads.
         self.SYNTH_SEED = _int("SYNTH_SEED", 2025)
 
+        # Where photos and other files are kept (behind app/storage.py).
+        self.STORAGE_ROOT = env.get("STORAGE_ROOT", "")  # default: <instance folder>/storage
+        # Submissions per client address; flask-limiter syntax.
+        self.SUBMIT_LIMIT = env.get("SUBMIT_LIMIT", "5 per minute;30 per hour;100 per day")
+        # Reverse proxies in front of the portal whose X-Forwarded-For is
+        # trusted for the client address (0: use the socket's address).
+        self.TRUST_PROXY_HOPS = _int("TRUST_PROXY_HOPS", 0)
+        # Base map tiles: none by default (the area boundaries are the base).
+        self.TILE_URL = env.get("TILE_URL", "")
+        self.TILE_ATTRIBUTION = env.get("TILE_ATTRIBUTION", "")
+        # "Similar petitions nearby": how near (m) and how recent (days).
+        self.SIMILAR_RADIUS_M = _float("SIMILAR_RADIUS_M", 300.0)
+        self.SIMILAR_DAYS = _int("SIMILAR_DAYS", 90)
+        self.MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 60) * 1024 * 1024
+        # A queued submission from a phone may arrive hours later: the CSRF
+        # token lives as long as the session instead of one hour.
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.BABEL_DEFAULT_LOCALE = "vi"
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "0") == "1"
+
 
 def _sqlalchemy_url(url: str) -> str:
     """Point plain postgresql:// URLs at the psycopg 3 driver."""

@@ -1,9 +1,10 @@
 """Every geographic query of the portal, named after the question it answers.
 
-Geotagging itself runs inside PostgreSQL as the function ``geotag(lon, lat,
-near_m)`` (created by the migrations), so that a petition can be geotagged in
-the same statement that inserts it: a lookup costs ~0.05 ms in the database
-and several times that as a separate round trip.
+Geotagging itself runs inside PostgreSQL as the functions ``geotag(lon, lat,
+near_m)`` and ``place(lon, lat, chosen_id, near_m)`` (created by the
+migrations), so that a petition is geotagged in the same statement that
+inserts it: a lookup costs ~0.05 ms in the database and several times that
+as a separate round trip.
 """
 
 from __future__ import annotations
@@ -14,14 +15,19 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import Area, Generation
+from app.models.petition import OPEN_STATUSES
 
 _REF_COLUMNS = "{a}.code AS {a}_code, {a}.name AS {a}_name, {a}.unit_type AS {a}_unit_type"
 
-_LOCATE_SQL = text(
+_CURRENT_AREA_ID = (
+    "(SELECT a.id FROM areas a JOIN generations ge ON ge.id = a.generation_id AND ge.is_current WHERE a.code = :chosen)"
+)
+
+_PLACE_SQL = text(
     f"""
-    SELECT g.method, g.distance_m,
+    SELECT g.method, g.distance_m, g.disagrees,
            {_REF_COLUMNS.format(a="v")}, {_REF_COLUMNS.format(a="c")}, {_REF_COLUMNS.format(a="p")}
-    FROM geotag(:lon, :lat, :near_m) AS g
+    FROM place(:lon, :lat, {_CURRENT_AREA_ID}, :near_m) AS g
     LEFT JOIN areas v ON v.id = g.village_id
     LEFT JOIN areas c ON c.id = g.commune_id
     LEFT JOIN areas p ON p.id = g.province_id
@@ -40,12 +46,13 @@ class AreaRef:
 
 
 @dataclass(frozen=True)
-class Located:
+class Placed:
     village: AreaRef | None
     commune: AreaRef | None
     province: AreaRef | None
-    method: str  # inside | nearest | unlocated
+    method: str  # inside | nearest | chosen | unlocated
     distance_m: float | None
+    disagrees: bool  # the point lies outside the area the citizen picked
 
 
 def _ref(row, prefix: str) -> AreaRef | None:
@@ -55,10 +62,82 @@ def _ref(row, prefix: str) -> AreaRef | None:
     return AreaRef(code, getattr(row, f"{prefix}_name"), getattr(row, f"{prefix}_unit_type"))
 
 
-def area_at(lon: float, lat: float, near_m: float) -> Located:
-    """Find the village, commune and province of a point (current generation)."""
-    row = db.session.execute(_LOCATE_SQL, {"lon": lon, "lat": lat, "near_m": near_m}).one()
-    return Located(_ref(row, "v"), _ref(row, "c"), _ref(row, "p"), row.method, row.distance_m)
+def place(lon: float | None, lat: float | None, chosen: str | None, near_m: float) -> Placed:
+    """Place a point and/or a picked area code in the current generation (see place() in SQL)."""
+    row = db.session.execute(_PLACE_SQL, {"lon": lon, "lat": lat, "chosen": chosen, "near_m": near_m}).one()
+    return Placed(_ref(row, "v"), _ref(row, "c"), _ref(row, "p"), row.method, row.distance_m, row.disagrees)
+
+
+def insert_placed_petition(values: dict, near_m: float) -> int | None:
+    """Insert a petition geotagged in the same statement; None if its idempotency key exists.
+
+    values holds the petition's columns, plus lon and lat (None when it has no point).
+    """
+    columns = ", ".join(name for name in values if name not in ("lon", "lat"))
+    placeholders = ", ".join(f":{name}" for name in values if name not in ("lon", "lat"))
+    return db.session.execute(
+        text(
+            f"""INSERT INTO petitions ({columns}, location, village_id, commune_id, province_id,
+                                       geotag_method, geotag_distance_m, geotag_disagrees)
+                SELECT {placeholders},
+                       CASE WHEN :lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END,
+                       g.village_id, g.commune_id, g.province_id, g.method, g.distance_m, g.disagrees
+                FROM place(:lon, :lat, CAST(:chosen_area_id AS integer), :near_m) AS g
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING id"""
+        ),
+        {**values, "near_m": near_m},
+    ).scalar()
+
+
+def similar_open_petitions(lon: float, lat: float, category: str, radius_m: float, days: int, limit: int = 5):
+    """Open petitions of a category within radius_m of a point, filed in the last days, nearest first."""
+    return db.session.execute(
+        text(
+            """SELECT p.id, ST_Distance(p.location::geography, pt::geography) AS distance_m
+               FROM petitions p, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt
+               WHERE p.category_code = :category AND p.status = ANY(:open)
+                 AND p.created_at > now() - make_interval(days => :days)
+                 AND ST_DWithin(p.location, pt, :radius_m / (111000 * cos(radians(least(abs(:lat), 80)))))
+                 AND ST_DWithin(p.location::geography, pt::geography, :radius_m)
+               ORDER BY distance_m LIMIT :limit"""
+        ),
+        {
+            "lon": lon,
+            "lat": lat,
+            "category": category,
+            "radius_m": radius_m,
+            "days": days,
+            "limit": limit,
+            "open": list(OPEN_STATUSES),
+        },
+    ).all()
+
+
+# Simplification tolerance (degrees) of boundaries drawn for a picker map,
+# by the level drawn: about 1 km for provinces, 100 m for communes, 20 m for villages.
+_TOLERANCE = {"province": 0.01, "commune": 0.001, "village": 0.0002}
+
+
+def boundaries(parent: Area | None) -> dict:
+    """Children of an area (provinces when none) as a GeoJSON FeatureCollection, simplified."""
+    level = "province" if parent is None else {"province": "commune", "commune": "village"}.get(parent.level)
+    if level is None:
+        return {"type": "FeatureCollection", "features": []}
+    where = "a.level = 'province'" if parent is None else "a.parent_id = :parent"
+    collection = db.session.execute(
+        text(
+            f"""SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+                   json_build_object('type', 'Feature',
+                     'properties', json_build_object('code', a.code, 'name', a.name, 'unit_type', a.unit_type),
+                     'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, :tolerance), 5)::json)
+                   ORDER BY a.code), '[]'::json))
+                FROM areas a JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
+                WHERE {where}"""
+        ),
+        {"parent": parent.id if parent else None, "tolerance": _TOLERANCE[level]},
+    ).scalar_one()
+    return collection
 
 
 def current_generation() -> Generation | None:

@@ -30,3 +30,6 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
   echo "$want" > "$stamp"
 fi
+
+# The English catalogue (Vietnamese is written in the templates themselves).
+.venv/bin/pybabel compile -d app/translations >/dev/null

@@ -30,7 +30,11 @@ fi
 .venv/bin/flask db upgrade
 .venv/bin/flask geodata synth --if-empty
 
+export STORAGE_ROOT=${STORAGE_ROOT:-$(realpath -m "${INSTANCE_PATH:-instance}")/storage}
 .venv/bin/rq worker --url "$REDIS_URL" --with-scheduler default &
+children+=($!)
+# Hands over follow-up work that waited while Redis or the worker was down.
+.venv/bin/flask jobs sweep --every 30 &
 children+=($!)
 echo "The portal is at http://127.0.0.1:$PORT (Ctrl-C stops it)"
 .venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers "${WEB_CONCURRENCY:-3}" \

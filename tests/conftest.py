@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import port_for
@@ -20,6 +21,7 @@ from app import create_app
 from app.extensions import db
 from app.geodata.importer import import_features
 from app.geodata.readers import read_features
+from app.redis_conn import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 SLICE = ROOT / "geodata" / "synth-46-hue.geojson"
@@ -57,7 +59,7 @@ def database_url(proc: PostgreSQLExecutor, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(postgresql_proc, redis_proc):
+def app(postgresql_proc, redis_proc, tmp_path_factory):
     """The portal on a migrated test database holding the one-province slice."""
     janitor = DatabaseJanitor(
         user=postgresql_proc.user, host=postgresql_proc.host, port=postgresql_proc.port, dbname="portal_test"
@@ -102,9 +104,26 @@ def app_ctx(app):
 
 @pytest.fixture
 def client(app_ctx):
+    """A browser-like client; rate-limit counters and queues start empty."""
+    redis().flushdb()
     return app_ctx.test_client()
 
 
 @pytest.fixture
 def runner(app_ctx):
     return app_ctx.test_cli_runner()
+
+
+@contextmanager
+def bind_to_test_transaction(other_app):
+    """Let another app (e.g. one with Redis unreachable) work inside this test's transaction."""
+    connection = db.engines[None]
+    with other_app.app_context():
+        engines = db.engines
+        original = engines[None]
+        engines[None] = connection
+        try:
+            yield other_app
+        finally:
+            db.session.remove()
+            engines[None] = original

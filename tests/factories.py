@@ -31,3 +31,56 @@ def mini_geography() -> list[AreaFeature]:
         AreaFeature("village", "99002002", "2", "Tổ dân phố", "99002", Point(105.15, 20.15), 1500, source),
         AreaFeature("village", "99002003", "10", "Tổ dân phố", "99002", Point(105.12, 20.18), 1000, source),
     ]
+
+
+def csrf_token(client, path: str = "/petitions/new") -> str:
+    """Open a form page like a browser and read its CSRF token."""
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def petition_fields(**overrides) -> dict:
+    """A complete, valid petition form, anonymous, placed by nothing yet."""
+    import uuid
+
+    fields = {
+        "idempotency_key": uuid.uuid4().hex,
+        "title": "Đường làng ngập nước",
+        "body": "Đoạn đường qua thôn ngập sâu mỗi khi mưa, trẻ em không đi học được.",
+        "category": "roads",
+        "anonymous": "y",
+        "consent": "y",
+        "action": "submit",
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def submit_petition(client, headers=None, **overrides):
+    """Submit the petition form through CSRF, as a browser does."""
+    data = petition_fields(csrf_token=csrf_token(client), **overrides)
+    return client.post("/petitions", data=data, headers=headers or {}, content_type="multipart/form-data")
+
+
+def jpeg(size=(64, 48), gps: tuple[float, float] | None = None) -> bytes:
+    """A small JPEG, with GPS EXIF (lat, lon) when given."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, (200, 80, 40))
+    exif = Image.Exif()
+    if gps:
+        lat, lon = gps
+
+        def dms(value):
+            value = abs(value)
+            degrees, minutes = int(value), int((value - int(value)) * 60)
+            return (float(degrees), float(minutes), (value - degrees - minutes / 60) * 3600)
+
+        exif[0x8825] = {1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W", 4: dms(lon)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()

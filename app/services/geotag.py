@@ -9,12 +9,11 @@ unlocated — still accepted, for the province's queue.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from flask import current_app
 
 from app import spatial
-from app.spatial import AreaRef
+from app.spatial import Placed
 
 # Vietnam's national extent with a sea margin: the mainland, the islands, and
 # the Hoàng Sa and Trường Sa archipelagos (lon 102.14–117.83 E, lat 7.18–23.39 N).
@@ -30,25 +29,16 @@ class InvalidPoint(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Geotag:
-    village: AreaRef | None
-    commune: AreaRef | None
-    province: AreaRef | None
-    method: str  # inside | nearest | chosen | unlocated
-    distance_m: float | None
-    # The point lies in another area than the one the citizen picked by hand.
-    disagrees: bool = False
-
-    def as_dict(self) -> dict:
-        return {
-            "village": self.village.as_dict() if self.village else None,
-            "commune": self.commune.as_dict() if self.commune else None,
-            "province": self.province.as_dict() if self.province else None,
-            "method": self.method,
-            "distance_m": None if self.distance_m is None else round(self.distance_m, 1),
-            "disagrees_with_choice": self.disagrees,
-        }
+def as_dict(placed: Placed) -> dict:
+    """The JSON shape of a geotag, as /api/v1/locate answers it."""
+    return {
+        "village": placed.village.as_dict() if placed.village else None,
+        "commune": placed.commune.as_dict() if placed.commune else None,
+        "province": placed.province.as_dict() if placed.province else None,
+        "method": placed.method,
+        "distance_m": None if placed.distance_m is None else round(placed.distance_m, 1),
+        "disagrees_with_choice": placed.disagrees,
+    }
 
 
 def parse_point(lat, lon) -> tuple[float, float]:
@@ -71,28 +61,6 @@ def parse_point(lat, lon) -> tuple[float, float]:
     return lon_f, lat_f
 
 
-def geotag(lon: float | None = None, lat: float | None = None, chosen: str | None = None) -> Geotag:
+def geotag(lon: float | None = None, lat: float | None = None, chosen: str | None = None) -> Placed:
     """Place a petition: by its point when it has one, else by the area chosen."""
-    chosen_area = spatial.area_by_code(chosen) if chosen else None
-    chosen_chain = _chain(chosen_area) if chosen_area else {}
-    if lon is not None and lat is not None:
-        found = spatial.area_at(lon, lat, current_app.config["GEOTAG_NEAR_M"])
-        if found.method != "unlocated":
-            found_chain = {"village": found.village, "commune": found.commune, "province": found.province}
-            disagrees = any(
-                found_chain[level] is not None and found_chain[level].code != ref.code
-                for level, ref in chosen_chain.items()
-            )
-            return Geotag(found.village, found.commune, found.province, found.method, found.distance_m, disagrees)
-    if chosen_chain:
-        return Geotag(
-            chosen_chain.get("village"), chosen_chain.get("commune"), chosen_chain.get("province"), "chosen", None
-        )
-    return Geotag(None, None, None, "unlocated", None)
-
-
-def _chain(area) -> dict[str, AreaRef]:
-    chain = {}
-    for a in [area, *spatial.ancestors(area)]:
-        chain[a.level] = AreaRef(a.code, a.name, a.unit_type)
-    return chain
+    return spatial.place(lon, lat, chosen, current_app.config["GEOTAG_NEAR_M"])

@@ -1,0 +1,57 @@
+"""Error pages and JSON errors: a clear sentence in Vietnamese, never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+
+from app.extensions import db
+
+MESSAGES = {
+    400: ("bad_request", "Yêu cầu không hợp lệ."),
+    404: ("not_found", "Không tìm thấy trang hoặc mục bạn cần."),
+    405: ("method_not_allowed", "Phương thức không được hỗ trợ."),
+    413: ("too_large", "Dữ liệu gửi lên quá lớn (ảnh tối đa 10 MB mỗi ảnh, tối đa 5 ảnh)."),
+    429: ("rate_limited", "Bạn đã gửi quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau ít phút."),
+    500: ("server_error", "Hệ thống gặp lỗi. Vui lòng thử lại sau."),
+    503: (
+        "unavailable",
+        "Hệ thống đang tạm thời gián đoạn. Nội dung bạn đã nhập vẫn được giữ lại; vui lòng gửi lại sau ít phút.",
+    ),
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith(("/api/", "/open311/")):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, code: str | None = None, message: str | None = None):
+    default_code, default_message = MESSAGES.get(status, MESSAGES[500])
+    code, message = code or default_code, message or default_message
+    if wants_json():
+        return jsonify({"error": {"code": code, "message": message}}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    for status in (400, 404, 405, 413, 429):
+        app.register_error_handler(status, lambda exc, status=status: error_response(status))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return error_response(400, "csrf", "Phiên làm việc đã hết hạn. Vui lòng tải lại trang và gửi lại.")
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc):
+        """The database is down, restarting or refusing connections."""
+        app.logger.warning("database unavailable: %s", exc.orig)
+        db.session.rollback()
+        return error_response(503)
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return error_response(500)

@@ -1,0 +1,140 @@
+"""Petitions and what hangs off them: photos, supporters, public answers.
+
+A petition is committed, geotagged, before any other work is done for it.
+It keeps the areas (village, commune, province) it was filed under even
+when a later boundary generation becomes current. The tracking code is
+what the citizen holds; the numeric id never leaves the portal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, SmallInteger, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.area import Area
+
+STATUS_NAMES = {
+    "received": "Đã tiếp nhận",
+    "accepted": "Đã thụ lý",
+    "rejected": "Không thụ lý",
+    "in_progress": "Đang giải quyết",
+    "resolved": "Đã trả lời",
+    "forwarded": "Đã chuyển",
+    "merged": "Đã gộp",
+}
+OPEN_STATUSES = ("received", "accepted", "in_progress", "forwarded")
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Petition(db.Model):
+    __tablename__ = "petitions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
+    status: Mapped[str] = mapped_column(String(32), default="received")
+    location: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    location_accuracy_m: Mapped[float | None]
+    location_source: Mapped[str | None] = mapped_column(String(16))
+    chosen_area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    geotag_method: Mapped[str] = mapped_column(String(16))
+    geotag_distance_m: Mapped[float | None]
+    geotag_disagrees: Mapped[bool] = mapped_column(default=False)
+    is_anonymous: Mapped[bool]
+    contact_name: Mapped[str | None] = mapped_column(String(120))
+    contact_phone: Mapped[str | None] = mapped_column(String(16))
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    supporters: Mapped[int] = mapped_column(default=1)
+    satisfied: Mapped[bool | None]
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    category: Mapped[Category] = relationship()
+    village: Mapped[Area | None] = relationship(foreign_keys=[village_id])
+    commune: Mapped[Area | None] = relationship(foreign_keys=[commune_id])
+    province: Mapped[Area | None] = relationship(foreign_keys=[province_id])
+    photos: Mapped[list[PetitionPhoto]] = relationship(order_by="PetitionPhoto.position", back_populates="petition")
+    answers: Mapped[list[PetitionAnswer]] = relationship(order_by="PetitionAnswer.created_at")
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES.get(self.status, self.status)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def public_answers(self) -> list[PetitionAnswer]:
+        return [a for a in self.answers if a.is_public]
+
+    @property
+    def display_code(self) -> str:
+        return format_code(self.tracking_code)
+
+
+class PetitionPhoto(db.Model):
+    __tablename__ = "petition_photos"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    # pending: the upload waits in quarantine for the photo job; ready: the
+    # re-encoded image and thumbnail exist; failed: it could not be used.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    incoming_key: Mapped[str | None] = mapped_column(String(200))
+    image_key: Mapped[str | None] = mapped_column(String(200))
+    thumb_key: Mapped[str | None] = mapped_column(String(200))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    petition: Mapped[Petition] = relationship(back_populates="photos")
+
+
+class PetitionSupport(db.Model):
+    """One more citizen behind a petition ("I have this problem too")."""
+
+    __tablename__ = "petition_supports"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PetitionAnswer(db.Model):
+    __tablename__ = "petition_answers"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
+    body: Mapped[str] = mapped_column(Text)
+    is_public: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def format_code(code: str) -> str:
+    """Show a tracking code in groups of three: "K7M4QX9PT" → "K7M-4QX-9PT"."""
+    return "-".join(code[i : i + 3] for i in range(0, len(code), 3))

@@ -1,0 +1,201 @@
+"""The citizen's pages: send a petition, follow it, add a voice, rate the answer."""
+
+from __future__ import annotations
+
+from flask import (
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from sqlalchemy.exc import OperationalError
+
+from app import spatial
+from app.errors import MESSAGES, wants_json
+from app.extensions import db
+from app.petitions import bp
+from app.petitions.forms import PetitionForm, RatingForm, SupportForm, TrackForm
+from app.services import areas, categories
+from app.services import petitions as petition_service
+from app.storage import current_storage
+
+
+def _picking() -> bool:
+    return request.form.get("action") == "pick"
+
+
+def _fill_pickers(form: PetitionForm) -> None:
+    """Options of the three pickers: the provinces, then the children of what is picked."""
+    form.province.choices = [("", "— Chọn tỉnh, thành phố —")]
+    form.commune.choices = [("", "— Chọn xã, phường —")]
+    form.village.choices = [("", "— Chọn thôn, tổ dân phố —")]
+    try:
+        form.province.choices += _options(None)
+        province = spatial.area_by_code(form.province.data) if form.province.data else None
+        if province is not None and province.level == "province":
+            form.commune.choices += _options(province)
+            commune = spatial.area_by_code(form.commune.data) if form.commune.data else None
+            if commune is not None and commune.parent_id == province.id:
+                form.village.choices += _options(commune)
+            else:
+                form.village.data = ""
+        else:
+            form.commune.data = form.village.data = ""
+    except OperationalError:
+        db.session.rollback()  # the form still renders; the pickers stay empty
+
+
+def _options(parent) -> list[tuple[str, str]]:
+    return [(a["code"], f"{a['unit_type']} {a['name']}") for a in areas.listing(parent)]
+
+
+def _form_page(form: PetitionForm, status: int = 200, banner: str | None = None):
+    _fill_pickers(form)
+    return render_template("petitions/new.html", form=form, banner=banner), status
+
+
+@bp.get("/petitions/new")
+def new():
+    """Show the petition form."""
+    form = PetitionForm(formdata=request.args or None, categories=categories.choices())
+    return _form_page(form)
+
+
+@bp.post("/petitions")
+def create():  # rate limited: see app/limits.py
+    """Accept a petition from the form (or refresh its pickers when JavaScript is off)."""
+    try:
+        form = PetitionForm(categories=categories.choices())
+    except OperationalError:
+        db.session.rollback()
+        return _unavailable(PetitionForm(categories=[]))
+    if _picking():
+        form.validate()  # show nothing yet: the citizen is still choosing the place
+        form.errors.clear()
+        for field in form:
+            field.errors = []
+        return _form_page(form)
+    if not form.validate_on_submit():
+        if wants_json():
+            return jsonify({"errors": form.errors}), 422
+        return _form_page(form, 422)
+    try:
+        result = petition_service.submit(form.to_submission(channel="web"))
+    except OperationalError:
+        db.session.rollback()
+        return _unavailable(form)
+    petition = result.petition
+    if wants_json():
+        return jsonify(_receipt(petition)), 201 if result.created else 200
+    return redirect(url_for(".status", code=petition.display_code, new=1), 303)
+
+
+def _unavailable(form: PetitionForm):
+    code, message = MESSAGES[503]
+    if wants_json():
+        return jsonify({"error": {"code": code, "message": message}}), 503
+    return render_template("petitions/new.html", form=form, banner=message), 503
+
+
+def _receipt(petition) -> dict:
+    def ref(area):
+        return {"code": area.code, "name": area.name, "unit_type": area.unit_type} if area else None
+
+    return {
+        "tracking_code": petition.display_code,
+        "status_url": url_for(".status", code=petition.display_code),
+        "village": ref(petition.village),
+        "commune": ref(petition.commune),
+        "province": ref(petition.province),
+        "geotag_method": petition.geotag_method,
+    }
+
+
+@bp.get("/petitions/track")
+def track():
+    """Open the status page of the tracking code typed on the home page."""
+    form = TrackForm(request.args)
+    petition = petition_service.by_code(form.code.data or "") if form.validate() else None
+    if petition is None:
+        message = "Không tìm thấy kiến nghị có mã này. Hãy kiểm tra lại mã theo dõi." if form.code.data else None
+        return render_template("home.html", track_form=form, track_error=message), 404 if form.code.data else 200
+    return redirect(url_for(".status", code=petition.display_code))
+
+
+@bp.get("/petitions/<code>")
+def status(code: str):
+    """Show a petition's status and public answers — never personal data."""
+    petition = petition_service.by_code(code) or abort(404)
+    if code != petition.display_code:
+        return redirect(url_for(".status", code=petition.display_code, **request.args), 301)
+    return render_template(
+        "petitions/status.html",
+        petition=petition,
+        category=categories.name(petition.category_code),
+        rating_form=RatingForm(),
+        is_new=request.args.get("new") == "1",
+    )
+
+
+@bp.post("/petitions/<code>/support")
+def support(code: str):
+    """Add one more citizen's voice to a petition."""
+    petition = petition_service.by_code(code) or abort(404)
+    form = SupportForm()
+    if not form.validate_on_submit() or not petition.is_open:
+        if wants_json():
+            return jsonify({"error": {"code": "invalid", "message": "Không thể thêm ý kiến cho kiến nghị này."}}), 422
+        return redirect(url_for(".status", code=petition.display_code))
+    count = petition_service.add_support(petition, form.idempotency_key.data)
+    if wants_json():
+        return jsonify({"supporters": count})
+    return redirect(url_for(".status", code=petition.display_code, supported=1), 303)
+
+
+@bp.post("/petitions/<code>/rating")
+def rate(code: str):
+    """Record whether the citizen is satisfied with the answer."""
+    petition = petition_service.by_code(code) or abort(404)
+    form = RatingForm()
+    if form.validate_on_submit():
+        try:
+            petition_service.rate(petition, form.satisfied.data == "y", form.comment.data.strip())
+        except petition_service.NotAnswered:
+            form.satisfied.errors = ["Kiến nghị chưa có câu trả lời để đánh giá."]
+        else:
+            return redirect(url_for(".status", code=petition.display_code, rated=1), 303)
+    return render_template(
+        "petitions/status.html",
+        petition=petition,
+        category=categories.name(petition.category_code),
+        rating_form=form,
+        is_new=False,
+    ), 422
+
+
+@bp.get("/petitions/<code>/photos/<int:photo_id>")
+def photo(code: str, photo_id: int):
+    """Serve a processed photo (re-encoded, without metadata) of a petition."""
+    petition = petition_service.by_code(code) or abort(404)
+    found = next((p for p in petition.photos if p.id == photo_id and p.status == "ready"), None) or abort(404)
+    key = found.thumb_key if request.args.get("size") == "thumb" else found.image_key
+    try:
+        data = current_storage().get(key)
+    except KeyError:
+        abort(404)
+    response = current_app.response_class(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """Serve the service worker from the root so it can cover every page."""
+    response = send_from_directory(current_app.static_folder, "js/sw.js", mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -1,0 +1,61 @@
+"""Hand follow-up work to RQ through the job outbox (see app/models/outbox.py)."""
+
+from __future__ import annotations
+
+from redis.exceptions import RedisError
+from rq import Queue
+from sqlalchemy import text
+
+from app.extensions import db
+from app.models import OutboxJob
+from app.redis_conn import redis
+
+QUEUE = "default"
+# A job handed over this long ago and not done is handed over again.
+RETRY_AFTER = "15 minutes"
+
+
+def add(job: str, *args) -> OutboxJob:
+    """Record a job to run after the current transaction commits."""
+    row = OutboxJob(job=job, args=list(args))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def hand_over(ids: list[int] | None = None, limit: int = 200) -> int:
+    """Enqueue waiting jobs on RQ (these ids, or any that wait); return how many went."""
+    if ids == []:
+        return 0
+    rows = db.session.execute(
+        text(
+            f"""SELECT id, job, args, attempts FROM job_outbox
+                WHERE done_at IS NULL AND (enqueued_at IS NULL OR enqueued_at < now() - interval '{RETRY_AFTER}')
+                  AND (CAST(:ids AS bigint[]) IS NULL OR id = ANY(:ids))
+                ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"""
+        ),
+        {"ids": ids, "limit": limit},
+    ).all()
+    handed = []
+    try:
+        queue = Queue(QUEUE, connection=redis())
+        for row in rows:
+            queue.enqueue(f"app.jobs.tasks.{row.job}", row.id, *row.args, job_id=f"outbox-{row.id}-{row.attempts}")
+            handed.append(row.id)
+    except RedisError:
+        pass  # Redis is down: what was not handed over waits for the sweeper
+    if handed:
+        db.session.execute(
+            text("UPDATE job_outbox SET enqueued_at = now(), attempts = attempts + 1 WHERE id = ANY(:ids)"),
+            {"ids": handed},
+        )
+    db.session.commit()
+    return len(handed)
+
+
+def mark_done(job_id: int) -> None:
+    db.session.execute(text("UPDATE job_outbox SET done_at = now() WHERE id = :id"), {"id": job_id})
+
+
+def waiting() -> int:
+    return db.session.execute(text("SELECT count(*) FROM job_outbox WHERE done_at IS NULL")).scalar_one()

@@ -1,0 +1,30 @@
+"""Photos of petitions: from quarantine to a clean, re-encoded image and thumbnail."""
+
+from __future__ import annotations
+
+from app.extensions import db
+from app.models import PetitionPhoto
+from app.services import photos
+from app.storage import current_storage
+
+
+def process(photo_id: int) -> None:
+    """Re-encode a quarantined upload without metadata; safe to run twice."""
+    photo = db.session.get(PetitionPhoto, photo_id)
+    if photo is None or photo.status != "pending":
+        return
+    store = current_storage()
+    try:
+        image, thumb = photos.process(store.get(photo.incoming_key))
+    except (KeyError, photos.PhotoRejected):
+        photo.status = "failed"
+        return
+    base = f"photos/{photo.petition_id}/{photo.id}"
+    store.put(f"{base}.jpg", image)
+    store.put(f"{base}-thumb.jpg", thumb)
+    checked = photos.check(image)
+    photo.image_key, photo.thumb_key = f"{base}.jpg", f"{base}-thumb.jpg"
+    photo.width, photo.height = checked.width, checked.height
+    photo.status = "ready"
+    db.session.flush()
+    store.delete(photo.incoming_key)

@@ -1,0 +1,195 @@
+"""Citizens' petitions: submit, find by tracking code, add a voice, rate the answer."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from app import spatial
+from app.extensions import db
+from app.models import Petition, PetitionPhoto
+from app.services import outbox
+from app.services.geotag import InvalidPoint, parse_point
+from app.services.photos import CheckedPhoto
+from app.storage import current_storage
+
+# Tracking codes: 9 symbols from 24 that are read aloud unambiguously in
+# Vietnamese — digits 2–9 and 16 letters (no O/0, I/L/1, B/8, S/5, nor F, J,
+# W, Z, which Vietnamese does not use): 24⁹ ≈ 2.6·10¹² codes, so guessing one
+# of 10 million petitions takes ~260,000 tries, far beyond the rate limits.
+ALPHABET = "23456789ACDEGHKMNPRTUVXY"
+CODE_LENGTH = 9
+
+
+@dataclass
+class PhotoUpload:
+    data: bytes
+    checked: CheckedPhoto
+
+
+@dataclass
+class Submission:
+    title: str
+    body: str
+    category: str
+    lon: float | None = None
+    lat: float | None = None
+    accuracy_m: float | None = None
+    location_source: str | None = None  # gps | map | exif | None (pickers only)
+    chosen_code: str | None = None  # the deepest area picked by hand
+    anonymous: bool = True
+    name: str | None = None
+    phone: str | None = None
+    idempotency_key: str | None = None
+    channel: str = "web"
+    photos: list[PhotoUpload] = field(default_factory=list)
+
+
+@dataclass
+class Submitted:
+    petition: Petition
+    created: bool  # False: the same submission had already arrived
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(raw: str) -> str | None:
+    """Turn what a citizen typed ("k7m 4qx-9pt") into a stored code, or None."""
+    code = "".join(ch for ch in raw.upper() if ch.isalnum())
+    if len(code) == CODE_LENGTH and all(ch in ALPHABET for ch in code):
+        return code
+    return None
+
+
+def by_code(raw: str) -> Petition | None:
+    code = normalize_code(raw)
+    return db.session.scalar(select(Petition).where(Petition.tracking_code == code)) if code else None
+
+
+def by_idempotency_key(key: str) -> Petition | None:
+    return db.session.scalar(select(Petition).where(Petition.idempotency_key == key))
+
+
+def submit(sub: Submission) -> Submitted:
+    """Commit a petition, geotagged, with its photos queued for processing.
+
+    The row is committed before any follow-up work is handed to Redis/RQ; the
+    follow-up work is committed with it (the outbox), so nothing is lost if
+    Redis is down. A second submission with the same idempotency key returns
+    the first petition.
+    """
+    if sub.idempotency_key and (existing := by_idempotency_key(sub.idempotency_key)):
+        return Submitted(existing, False)
+    lon, lat, source = sub.lon, sub.lat, sub.location_source
+    if lon is None or lat is None:
+        lon, lat, source = _photo_location(sub.photos) or (None, None, None)
+
+    store = current_storage()
+    incoming = []
+    for photo in sub.photos:  # quarantined until the photo job re-encodes them
+        key = f"incoming/{uuid.uuid4().hex}"
+        store.put(key, photo.data)
+        incoming.append(key)
+
+    chosen = spatial.area_by_code(sub.chosen_code) if sub.chosen_code else None
+    values = {
+        "idempotency_key": sub.idempotency_key,
+        "channel": sub.channel,
+        "title": sub.title,
+        "body": sub.body,
+        "category_code": sub.category,
+        "status": "received",
+        "location_accuracy_m": sub.accuracy_m if source == "gps" else None,
+        "location_source": source,
+        "chosen_area_id": chosen.id if chosen else None,
+        "is_anonymous": sub.anonymous,
+        "contact_name": None if sub.anonymous else sub.name,
+        "contact_phone": None if sub.anonymous else sub.phone,
+        "consent_at": datetime.now(UTC),
+        "lon": lon,
+        "lat": lat,
+    }
+    petition_id = _insert_with_fresh_code(values)
+    if petition_id is None:  # the same submission arrived meanwhile, on another connection
+        db.session.rollback()
+        return Submitted(by_idempotency_key(sub.idempotency_key), False)
+
+    jobs = []
+    for position, key in enumerate(incoming):
+        photo = PetitionPhoto(petition_id=petition_id, position=position, incoming_key=key, status="pending")
+        db.session.add(photo)
+        db.session.flush()
+        jobs.append(outbox.add("process_photo", photo.id))
+    db.session.commit()
+    outbox.hand_over([job.id for job in jobs])
+    return Submitted(db.session.get(Petition, petition_id), True)
+
+
+def _insert_with_fresh_code(values: dict) -> int | None:
+    near_m = current_app.config["GEOTAG_NEAR_M"]
+    for _ in range(5):
+        try:
+            with db.session.begin_nested():
+                return spatial.insert_placed_petition({**values, "tracking_code": new_tracking_code()}, near_m)
+        except IntegrityError as exc:  # a tracking code drawn twice: draw again
+            if "tracking_code" not in str(exc.orig):
+                raise
+    raise RuntimeError("could not draw a free tracking code")
+
+
+def _photo_location(photos: list[PhotoUpload]) -> tuple[float, float, str] | None:
+    for photo in photos:
+        if photo.checked.location:
+            lon, lat = photo.checked.location
+            try:
+                lon, lat = parse_point(lat, lon)
+            except InvalidPoint:
+                continue
+            return lon, lat, "exif"
+    return None
+
+
+def add_support(petition: Petition, idempotency_key: str) -> int:
+    """Count one more citizen behind a petition (once per key); return the count."""
+    added = db.session.execute(
+        text(
+            """INSERT INTO petition_supports (petition_id, idempotency_key) VALUES (:p, :k)
+               ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"""
+        ),
+        {"p": petition.id, "k": idempotency_key},
+    ).scalar()
+    if added:
+        db.session.execute(text("UPDATE petitions SET supporters = supporters + 1 WHERE id = :p"), {"p": petition.id})
+    db.session.commit()
+    db.session.refresh(petition)
+    return petition.supporters
+
+
+def similar_nearby(lon: float, lat: float, category: str) -> list[tuple[Petition, float]]:
+    """Open petitions of the same category a few hundred metres away, recent, nearest first."""
+    config = current_app.config
+    rows = spatial.similar_open_petitions(lon, lat, category, config["SIMILAR_RADIUS_M"], config["SIMILAR_DAYS"])
+    found = {p.id: p for p in db.session.scalars(select(Petition).where(Petition.id.in_([r.id for r in rows])))}
+    return [(found[r.id], r.distance_m) for r in rows]
+
+
+class NotAnswered(Exception):
+    """Only an answered petition can be rated."""
+
+
+def rate(petition: Petition, satisfied: bool, comment: str) -> None:
+    """Record the citizen's satisfaction with the answer."""
+    if petition.status != "resolved" or not petition.public_answers:
+        raise NotAnswered
+    petition.satisfied = satisfied
+    petition.rating_comment = comment or None
+    petition.rated_at = datetime.now(UTC)
+    db.session.commit()
