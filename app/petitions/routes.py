@@ -163,7 +163,7 @@ def rate(code: str):
     form = RatingForm()
     if form.validate_on_submit():
         try:
-            petition_service.rate(petition, form.satisfied.data == "y", form.comment.data.strip())
+            petition_service.rate(petition, form.satisfied.data == "y", (form.comment.data or "").strip())
         except petition_service.NotAnswered:
             form.satisfied.errors = ["Kiến nghị chưa có câu trả lời để đánh giá."]
         else:
