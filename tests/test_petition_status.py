@@ -16,7 +16,8 @@ JSON = {"Accept": "application/json"}
 def point(app_ctx):
     return db.session.execute(
         text(
-            "SELECT ST_X(label_point) AS lon, ST_Y(label_point) AS lat FROM areas WHERE level = 'village' ORDER BY code LIMIT 1"
+            "SELECT ST_X(label_point) AS lon, ST_Y(label_point) AS lat FROM areas "
+            "WHERE level = 'village' ORDER BY code LIMIT 1"
         )
     ).one()
 
