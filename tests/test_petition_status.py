@@ -109,6 +109,7 @@ def test_an_answered_petition_can_be_rated(client, sent):
     db.session.add(PetitionAnswer(petition_id=petition.id, body="Đã sửa xong đường.", is_public=True))
     petition.status = "resolved"
     db.session.flush()
+    db.session.expire_all()  # as a new request would see it
     response = client.post(
         f"{receipt['status_url']}/rating", data={"csrf_token": token, "satisfied": "n", "comment": "Mới sửa một nửa."}
     )
