@@ -11,7 +11,7 @@ test:
 
 bench:
 	ops/bootstrap.sh
-	ops/bench.sh
+	ops/bench.sh $(ARGS)
 
 lint:
 	.venv/bin/ruff check .

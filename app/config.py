@@ -24,7 +24,9 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = _sqlalchemy_url(
             env.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/portal")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # No ping per checkout (a round trip per request): a dropped connection
+        # fails one request with a 503 and the pool replaces it.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
         self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         # Geotagging: how far off every commune a point may be and still be
         # placed in the nearest one (GPS drift on a coast or a river).

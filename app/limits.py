@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
         storage_uri=app.config["RATELIMIT_STORAGE_URI"],
         swallow_errors=True,
         in_memory_fallback_enabled=True,
-        strategy="moving-window",
+        strategy="sliding-window-counter",  # one Redis call per limit
     )
     limiter.init_app(app)
     for endpoint, (limit, exempt_when) in LIMITS.items():

@@ -68,26 +68,48 @@ def place(lon: float | None, lat: float | None, chosen: str | None, near_m: floa
     return Placed(_ref(row, "v"), _ref(row, "c"), _ref(row, "p"), row.method, row.distance_m, row.disagrees)
 
 
-def insert_placed_petition(values: dict, near_m: float) -> int | None:
-    """Insert a petition geotagged in the same statement; None if its idempotency key exists.
+@dataclass(frozen=True)
+class InsertedPetition:
+    id: int
+    tracking_code: str
+    placed: Placed
 
-    values holds the petition's columns, plus lon and lat (None when it has no point).
+
+def insert_placed_petition(values: dict, near_m: float) -> InsertedPetition | None:
+    """Insert a petition geotagged in the same statement, and return where it was placed.
+
+    values holds the petition's columns, plus lon and lat (None when it has
+    no point). Returns None when a unique key (idempotency key or tracking
+    code) is taken: one round trip whatever happens.
     """
-    columns = ", ".join(name for name in values if name not in ("lon", "lat"))
-    placeholders = ", ".join(f":{name}" for name in values if name not in ("lon", "lat"))
-    return db.session.execute(
+    columns = [name for name in values if name not in ("lon", "lat")]
+    row = db.session.execute(
         text(
-            f"""INSERT INTO petitions ({columns}, location, village_id, commune_id, province_id,
-                                       geotag_method, geotag_distance_m, geotag_disagrees)
-                SELECT {placeholders},
-                       CASE WHEN :lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END,
-                       g.village_id, g.commune_id, g.province_id, g.method, g.distance_m, g.disagrees
-                FROM place(:lon, :lat, CAST(:chosen_area_id AS integer), :near_m) AS g
-                ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING id"""
+            f"""WITH g AS (SELECT * FROM place(:lon, :lat, CAST(:chosen_area_id AS integer), :near_m)),
+                ins AS (
+                  INSERT INTO petitions ({", ".join(columns)}, location, village_id, commune_id, province_id,
+                                         geotag_method, geotag_distance_m, geotag_disagrees)
+                  SELECT {", ".join(f":{name}" for name in columns)},
+                         CASE WHEN :lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END,
+                         g.village_id, g.commune_id, g.province_id, g.method, g.distance_m, g.disagrees
+                  FROM g
+                  ON CONFLICT DO NOTHING
+                  RETURNING id, tracking_code, village_id, commune_id, province_id,
+                            geotag_method, geotag_distance_m, geotag_disagrees)
+                SELECT ins.id, ins.tracking_code, ins.geotag_method AS method, ins.geotag_distance_m AS distance_m,
+                       ins.geotag_disagrees AS disagrees,
+                       {_REF_COLUMNS.format(a="v")}, {_REF_COLUMNS.format(a="c")}, {_REF_COLUMNS.format(a="p")}
+                FROM ins
+                LEFT JOIN areas v ON v.id = ins.village_id
+                LEFT JOIN areas c ON c.id = ins.commune_id
+                LEFT JOIN areas p ON p.id = ins.province_id"""
         ),
         {**values, "near_m": near_m},
-    ).scalar()
+    ).one_or_none()
+    if row is None:
+        return None
+    placed = Placed(_ref(row, "v"), _ref(row, "c"), _ref(row, "p"), row.method, row.distance_m, row.disagrees)
+    return InsertedPetition(row.id, row.tracking_code, placed)
 
 
 def similar_open_petitions(lon: float, lat: float, category: str, radius_m: float, days: int, limit: int = 5):

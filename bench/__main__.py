@@ -5,13 +5,16 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import geodata
+from bench import geodata, submit
 from bench.table import Table
 
 
 def main() -> int:
+    only = set(sys.argv[1:])  # e.g. `make bench ARGS=submit`; all when empty
     table = Table()
-    geodata.run(table)
+    for name, module in (("geodata", geodata), ("submit", submit)):
+        if not only or name in only:
+            module.run(table)
     print()
     print(f"Machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}")
     print(table.render())

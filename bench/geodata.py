@@ -7,31 +7,21 @@ import statistics
 import time
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
 from app.geodata import synth
 from app.geodata.importer import import_features
 from app.services.geotag import geotag
+from bench import data
 
 POINTS = 3000
 
 
-def fresh_database(url: str, name: str) -> str:
-    """Drop and create a database beside the one in url; return its URL."""
-    url = make_url(url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 def run(table) -> None:
     print("Geography: loading the national synthetic geography into a fresh database…", flush=True)
-    url = fresh_database(create_app().config["SQLALCHEMY_DATABASE_URI"], "bench_geodata")
+    url = data.database("bench_geodata_load", fresh=True)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()

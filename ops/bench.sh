@@ -3,6 +3,7 @@
 # bench/.cache (so the prepared national data is reused between runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
 source ops/services.sh
 embedded_init bench/.cache/instance
 trap 'embedded_redis_stop; embedded_pg_stop' EXIT INT TERM

@@ -88,10 +88,9 @@ def create():  # rate limited: see app/limits.py
     except OperationalError:
         db.session.rollback()
         return _unavailable(form)
-    petition = result.petition
     if wants_json():
-        return jsonify(_receipt(petition)), 201 if result.created else 200
-    return redirect(url_for(".status", code=petition.display_code, new=1), 303)
+        return jsonify(_receipt(result)), 201 if result.created else 200
+    return redirect(url_for(".status", code=result.display_code, new=1), 303)
 
 
 def _unavailable(form: PetitionForm):
@@ -101,17 +100,15 @@ def _unavailable(form: PetitionForm):
     return render_template("petitions/new.html", form=form, banner=message), 503
 
 
-def _receipt(petition) -> dict:
-    def ref(area):
-        return {"code": area.code, "name": area.name, "unit_type": area.unit_type} if area else None
-
+def _receipt(result: petition_service.Submitted) -> dict:
+    placed = result.placed
     return {
-        "tracking_code": petition.display_code,
-        "status_url": url_for(".status", code=petition.display_code),
-        "village": ref(petition.village),
-        "commune": ref(petition.commune),
-        "province": ref(petition.province),
-        "geotag_method": petition.geotag_method,
+        "tracking_code": result.display_code,
+        "status_url": url_for(".status", code=result.display_code),
+        "village": placed.village.as_dict() if placed.village else None,
+        "commune": placed.commune.as_dict() if placed.commune else None,
+        "province": placed.province.as_dict() if placed.province else None,
+        "geotag_method": placed.method,
     }
 
 

@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 
 from app import spatial
 from app.extensions import db
 from app.models import Petition, PetitionPhoto
+from app.models.petition import format_code
 from app.services import outbox
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.photos import CheckedPhoto
+from app.spatial import AreaRef, Placed
 from app.storage import current_storage
 
 # Tracking codes: 9 symbols from 24 that are read aloud unambiguously in
@@ -53,8 +54,13 @@ class Submission:
 
 @dataclass
 class Submitted:
-    petition: Petition
+    tracking_code: str
+    placed: Placed  # the village, commune and province it was filed under
     created: bool  # False: the same submission had already arrived
+
+    @property
+    def display_code(self) -> str:
+        return format_code(self.tracking_code)
 
 
 def new_tracking_code() -> str:
@@ -86,8 +92,6 @@ def submit(sub: Submission) -> Submitted:
     Redis is down. A second submission with the same idempotency key returns
     the first petition.
     """
-    if sub.idempotency_key and (existing := by_idempotency_key(sub.idempotency_key)):
-        return Submitted(existing, False)
     lon, lat, source = sub.lon, sub.lat, sub.location_source
     if lon is None or lat is None:
         lon, lat, source = _photo_location(sub.photos) or (None, None, None)
@@ -117,32 +121,43 @@ def submit(sub: Submission) -> Submitted:
         "lon": lon,
         "lat": lat,
     }
-    petition_id = _insert_with_fresh_code(values)
-    if petition_id is None:  # the same submission arrived meanwhile, on another connection
-        db.session.rollback()
-        return Submitted(by_idempotency_key(sub.idempotency_key), False)
+    near_m = current_app.config["GEOTAG_NEAR_M"]
+    for _ in range(5):
+        inserted = spatial.insert_placed_petition({**values, "tracking_code": new_tracking_code()}, near_m)
+        if inserted is not None:
+            break
+        if sub.idempotency_key and (existing := by_idempotency_key(sub.idempotency_key)):
+            db.session.rollback()
+            for key in incoming:  # the first submission kept its own photos
+                store.delete(key)
+            return Submitted(existing.tracking_code, _placed(existing), False)
+        # else a tracking code drawn twice: draw again
+    else:
+        raise RuntimeError("could not draw a free tracking code")
 
     jobs = []
     for position, key in enumerate(incoming):
-        photo = PetitionPhoto(petition_id=petition_id, position=position, incoming_key=key, status="pending")
+        photo = PetitionPhoto(petition_id=inserted.id, position=position, incoming_key=key, status="pending")
         db.session.add(photo)
         db.session.flush()
         jobs.append(outbox.add("process_photo", photo.id))
     db.session.commit()
     outbox.hand_over([job.id for job in jobs])
-    return Submitted(db.session.get(Petition, petition_id), True)
+    return Submitted(inserted.tracking_code, inserted.placed, True)
 
 
-def _insert_with_fresh_code(values: dict) -> int | None:
-    near_m = current_app.config["GEOTAG_NEAR_M"]
-    for _ in range(5):
-        try:
-            with db.session.begin_nested():
-                return spatial.insert_placed_petition({**values, "tracking_code": new_tracking_code()}, near_m)
-        except IntegrityError as exc:  # a tracking code drawn twice: draw again
-            if "tracking_code" not in str(exc.orig):
-                raise
-    raise RuntimeError("could not draw a free tracking code")
+def _placed(petition: Petition) -> Placed:
+    def ref(area):
+        return AreaRef(area.code, area.name, area.unit_type) if area else None
+
+    return Placed(
+        ref(petition.village),
+        ref(petition.commune),
+        ref(petition.province),
+        petition.geotag_method,
+        petition.geotag_distance_m,
+        petition.geotag_disagrees,
+    )
 
 
 def _photo_location(photos: list[PhotoUpload]) -> tuple[float, float, str] | None:

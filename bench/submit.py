@@ -1,0 +1,156 @@
+"""Submissions per second through the real path, beside a bare one-INSERT endpoint.
+
+Both run under gunicorn with the same workers and are loaded by wrk with the
+same connections. The real path is the form POST a phone makes: CSRF,
+WTForms validation, the rate limiter (Redis), geotag inside the INSERT,
+commit, outbox hand-over.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+
+from bench import data
+
+WORKERS = 4
+CONNECTIONS = 16
+SECONDS = 20
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def gunicorn(app: str, port: int, env: dict):
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", app],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # it answers
+            except OSError:
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def wrk(url: str, script: str) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", f.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(f.name)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if bad:
+        print(out, file=sys.stderr)
+        raise SystemExit(f"{bad.group(1)} requests failed during the benchmark of {url}")
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
+        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
+    }
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+LUA = """
+math.randomseed(os.time())
+local points = {%(points)s}
+local counter = 0
+request = function()
+  counter = counter + 1
+  local p = points[math.random(#points)]
+  local key = string.format("%%08x%%08x%%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), counter)
+  local body = "csrf_token=%(token)s&idempotency_key=" .. key ..
+    "&title=Duong+lang+ngap+nuoc&body=Doan+duong+qua+thon+ngap+sau+moi+khi+mua+lon&category=roads" ..
+    "&anonymous=y&consent=y&action=submit&location_source=gps&accuracy_m=15&lat=" .. p[2] .. "&lon=" .. p[1]
+  return wrk.format("POST", "%(path)s", {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Accept"] = "application/json",
+    ["Cookie"] = "%(cookie)s",
+  }, body)
+end
+"""
+
+
+def run(table) -> None:
+    print("Submit: the real path vs a bare INSERT, under gunicorn and wrk…", flush=True)
+    url = data.national()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, title text, body text, "
+                "created_at timestamptz DEFAULT now())"
+            )
+        )
+        points = conn.execute(
+            text(
+                "SELECT ST_X(label_point), ST_Y(label_point) FROM areas WHERE level = 'village' "
+                "ORDER BY random() LIMIT 500"
+            )
+        ).all()
+    env = {
+        "DATABASE_URL": url.replace("postgresql+psycopg://", "postgresql://"),
+        "SUBMIT_LIMIT": "100000000 per minute",
+        "SECRET_KEY": "bench",
+    }
+    with gunicorn("wsgi:app", 5081, env) as base:
+        jar = CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        html = opener.open(f"{base}/petitions/new").read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+        lua = LUA % {
+            "points": ",".join(f"{{{x:.6f},{y:.6f}}}" for x, y in points),
+            "token": token,
+            "cookie": cookie,
+            "path": "/petitions",
+        }
+        real = wrk(base, lua)
+    bare_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with gunicorn("bench.bare_app:app", 5082, {"BARE_DATABASE_URL": bare_url}) as base:
+        bare = wrk(base, lua.replace('"/petitions"', '"/bare"'))
+    ratio = real["rps"] / bare["rps"]
+    table.add(
+        "submit: petitions/s through the real path",
+        real["rps"],
+        "req/s",
+        baseline=bare["rps"],
+        goal="≥ 0.5 of bare INSERT",
+        met=ratio >= 0.5,
+    )
+    table.add("submit: p50 latency", real["p50"], "ms", baseline=bare["p50"])
+    table.add("submit: p99 latency", real["p99"], "ms", baseline=bare["p99"])
+    with engine.begin() as conn:  # keep the stored petitions realistic for the other benchmarks
+        conn.execute(text("DELETE FROM petitions WHERE title = 'Duong lang ngap nuoc'"))
+        conn.execute(text("TRUNCATE bench_bare"))
+    engine.dispose()
+    random.seed()
