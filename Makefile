@@ -6,7 +6,7 @@ run:
 	ops/run.sh
 
 test:
-	ops/bootstrap.sh
+	WITH_BROWSER=1 ops/bootstrap.sh
 	.venv/bin/python -m pytest
 
 bench:

@@ -127,3 +127,98 @@ def bind_to_test_transaction(other_app):
         finally:
             db.session.remove()
             engines[None] = original
+
+
+@pytest.fixture(scope="session")
+def live_server(postgresql_proc, redis_proc, tmp_path_factory):
+    """The portal served over HTTP from a thread, on its own committed database.
+
+    Browser tests cannot share a test's transaction (the server answers from
+    another thread), so they get a database of their own: migrated, with the
+    one-province slice.
+    """
+    import threading
+
+    from werkzeug.serving import make_server
+
+    janitor = DatabaseJanitor(
+        user=postgresql_proc.user, host=postgresql_proc.host, port=postgresql_proc.port, dbname="portal_browser"
+    )
+    janitor.init()
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url(postgresql_proc, "portal_browser"),
+            "REDIS_URL": f"redis://{redis_proc.host}:{redis_proc.port}/1",
+            "STORAGE_ROOT": str(tmp_path_factory.mktemp("browser-storage")),
+            "SUBMIT_LIMIT": "1000 per minute",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        import_features(read_features(SLICE), "2025")
+        db.session.commit()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield app
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()
+    janitor.drop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots the browser tests keep
+ARTIFACTS.mkdir(exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (ops/bootstrap.sh installs it with WITH_BROWSER=1)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(chromium, live_server):
+    """A phone-sized page that may reach only the portal; it records any other request."""
+    from urllib.parse import urlparse
+
+    context = chromium.new_context(
+        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN"
+    )
+    page = context.new_page()
+    page.outside_requests = []
+    portal = urlparse(live_server.config["LIVE_URL"]).netloc
+
+    def guard(route):
+        if urlparse(route.request.url).netloc == portal:
+            route.continue_()
+        else:
+            page.outside_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    context.close()

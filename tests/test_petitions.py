@@ -361,3 +361,13 @@ def test_without_a_trusted_proxy_a_forged_forwarded_address_changes_nothing(app,
     first = submit_petition(client, headers={"X-Forwarded-For": "203.0.113.7"})
     forged = submit_petition(client, headers={"X-Forwarded-For": "203.0.113.8"})
     assert (first.status_code, forged.status_code) == (303, 429)
+
+
+def test_the_form_is_never_cached_and_its_service_worker_covers_the_site(client):
+    page = client.get("/petitions/new")
+    assert page.headers["Cache-Control"] == "no-store"
+    sw_url = re.search(r'data-sw-url="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert re.fullmatch(r"/sw\.js\?v=[0-9a-f]{12}", sw_url)
+    worker = client.get(sw_url)
+    assert worker.status_code == 200 and worker.mimetype == "text/javascript"
+    assert worker.headers["Service-Worker-Allowed"] == "/"

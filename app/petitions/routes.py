@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
+from pathlib import Path
+
 from flask import (
     abort,
     current_app,
@@ -55,7 +59,24 @@ def _options(parent) -> list[tuple[str, str]]:
 
 def _form_page(form: PetitionForm, status: int = 200, banner: str | None = None):
     _fill_pickers(form)
-    return render_template("petitions/new.html", form=form, banner=banner), status
+    return _no_store(render_template("petitions/new.html", form=form, banner=banner, assets=assets_version()), status)
+
+
+def _no_store(html: str, status: int):
+    """The form is never cached: each load carries a fresh idempotency key."""
+    response = current_app.make_response((html, status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@cache
+def assets_version() -> str:
+    """A hash of the static files the service worker caches; a new one renews its cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(current_app.static_folder).glob("**/*")):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @bp.get("/petitions/new")
@@ -97,7 +118,7 @@ def _unavailable(form: PetitionForm):
     code, message = MESSAGES[503]
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), 503
-    return render_template("petitions/new.html", form=form, banner=message), 503
+    return _no_store(render_template("petitions/new.html", form=form, banner=message, assets=assets_version()), 503)
 
 
 def _receipt(result: petition_service.Submitted) -> dict:

@@ -1,0 +1,113 @@
+"""A citizen on a phone, in a real headless Chromium, with no outside network."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Petition
+from tests.conftest import ARTIFACTS
+from tests.factories import jpeg
+
+pytestmark = pytest.mark.browser
+
+
+def fill_the_problem(page, title: str) -> None:
+    page.fill("#title", title)
+    page.fill("#body", "Cống ở đầu thôn bị tắc, nước thải tràn ra đường mỗi khi mưa.")
+    page.select_option("#category", "environment")
+
+
+def petitions_titled(app, title: str) -> list[Petition]:
+    with app.app_context():
+        found = db.session.scalars(select(Petition).where(Petition.title == title)).all()
+        for petition in found:
+            _ = petition.village, petition.commune, petition.photos  # load before the session closes
+        db.session.remove()
+        return found
+
+
+def test_a_citizen_sends_a_petition_from_a_phone_with_the_map_and_a_photo(phone, live_server, tmp_path):
+    base = live_server.config["LIVE_URL"]
+    photo = tmp_path / "cong.jpg"
+    photo.write_bytes(jpeg(size=(1200, 900)))
+    page = phone
+    page.goto(f"{base}/petitions/new")
+    fill_the_problem(page, "Cống thoát nước bị tắc")
+
+    page.click("#show-map")
+    # the boundaries are the base layer (SVG paths, or a canvas on phones)
+    expect(page.locator("#map .leaflet-overlay-pane :is(path, canvas)").first).to_be_visible()
+    page.locator("#map").click()  # a tap in the middle of the map, inside the province
+    expect(page.locator("#place-result")).to_contain_text(re.compile(r"(Xã|Phường) "))
+    assert page.input_value("#location_source") == "map"
+
+    page.set_input_files("#photos", str(photo))
+    page.check("#anonymous-y")
+    page.check("#consent")
+    page.screenshot(path=str(ARTIFACTS / "petition-form-phone.png"), full_page=True)
+    page.click("#submit")
+
+    page.wait_for_url(re.compile(r"/petitions/[^/?]+\?new=1$"))
+    code = page.locator("#tracking-code").inner_text().strip()
+    assert re.fullmatch(r"[2-9A-Z]{3}-[2-9A-Z]{3}-[2-9A-Z]{3}", code)
+    page.screenshot(path=str(ARTIFACTS / "petition-sent-phone.png"), full_page=True)
+
+    page.goto(f"{base}/petitions/{code}")
+    expect(page.locator("#petition-status")).to_have_text("Đã tiếp nhận")
+    [petition] = petitions_titled(live_server, "Cống thoát nước bị tắc")
+    assert petition.display_code == code
+    assert petition.location_source == "map" and petition.geotag_method == "inside"
+    assert petition.commune is not None and petition.commune.name in page.locator("#petition-place").inner_text()
+    assert len(petition.photos) == 1
+    assert page.outside_requests == []
+
+
+def test_a_petition_sent_while_offline_is_kept_and_sent_once_when_back_online(phone, live_server):
+    base = live_server.config["LIVE_URL"]
+    page = phone
+    page.goto(f"{base}/petitions/new")
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== undefined")
+    fill_the_problem(page, "Mất điện cả thôn ba ngày")
+    page.select_option("#province", "46")
+    page.check("#anonymous-y")
+    page.check("#consent")
+
+    page.context.set_offline(True)
+    page.click("#submit")
+    expect(page.locator("#form-status")).to_contain_text("Mất kết nối mạng")
+    assert petitions_titled(live_server, "Mất điện cả thôn ba ngày") == []
+
+    page.context.set_offline(False)
+    expect(page.locator("#form-status")).to_contain_text(re.compile(r"Mã theo dõi: [2-9A-Z]{3}-"), timeout=15_000)
+    page.reload()  # a later visit must not send it again
+    page.wait_for_timeout(1500)
+    sent = petitions_titled(live_server, "Mất điện cả thôn ba ngày")
+    assert len(sent) == 1
+    assert sent[0].geotag_method == "chosen"
+    assert page.outside_requests == []
+
+
+def test_a_title_with_markup_stays_text_in_a_real_browser(phone, live_server):
+    base = live_server.config["LIVE_URL"]
+    page = phone
+    page.goto(f"{base}/petitions/new")
+    fill_the_problem(page, "<img src=x onerror=alert(1)>")
+    page.check("#anonymous-y")
+    page.check("#consent")
+    page.click("#submit")
+    page.wait_for_url(re.compile(r"\?new=1$"))
+    expect(page.locator(".petition-title")).to_have_text("<img src=x onerror=alert(1)>")
+    assert page.dialogs == []
+
+
+def test_the_form_page_at_desktop_width(chromium, live_server):
+    page = chromium.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{live_server.config['LIVE_URL']}/petitions/new")
+    expect(page.locator("#use-location")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "petition-form-desktop.png"), full_page=True)
+    page.close()
