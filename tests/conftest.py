@@ -88,18 +88,27 @@ def app(postgresql_proc, redis_proc, tmp_path_factory):
 def app_ctx(app):
     """An app context whose database work is rolled back after the test."""
     with app.app_context():
-        engines = db.engines
-        engine = engines[None]
-        connection = engine.connect()
+        connection = db.engine.connect()
         transaction = connection.begin()
-        engines[None] = connection
         try:
-            yield app
+            with _sessions_bound_to(connection):
+                yield app
         finally:
-            db.session.remove()
-            engines[None] = engine
             transaction.rollback()
             connection.close()
+
+
+@contextmanager
+def _sessions_bound_to(connection):
+    """Make the current app's sessions use this connection (and its open transaction)."""
+    engines = db.engines
+    original = engines[None]
+    engines[None] = connection
+    try:
+        yield
+    finally:
+        db.session.remove()
+        engines[None] = original
 
 
 @pytest.fixture
@@ -118,15 +127,8 @@ def runner(app_ctx):
 def bind_to_test_transaction(other_app):
     """Let another app (e.g. one with Redis unreachable) work inside this test's transaction."""
     connection = db.engines[None]
-    with other_app.app_context():
-        engines = db.engines
-        original = engines[None]
-        engines[None] = connection
-        try:
-            yield other_app
-        finally:
-            db.session.remove()
-            engines[None] = original
+    with other_app.app_context(), _sessions_bound_to(connection):
+        yield other_app
 
 
 @pytest.fixture(scope="session")

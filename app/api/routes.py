@@ -14,13 +14,20 @@ def error(code: str, message: str, status: int = 400):
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
+@bp.errorhandler(InvalidPoint)
+def invalid_point(exc: InvalidPoint):
+    return error(exc.code, exc.message)
+
+
+def requested_point() -> tuple[float, float]:
+    """The (lon, lat) of the request's lat and lon arguments; InvalidPoint if not a place in Vietnam."""
+    return parse_point(request.args.get("lat"), request.args.get("lon"))
+
+
 @bp.get("/locate")
 def locate():
     """Place a point in its village, commune and province."""
-    try:
-        lon, lat = parse_point(request.args.get("lat"), request.args.get("lon"))
-    except InvalidPoint as exc:
-        return error(exc.code, exc.message)
+    lon, lat = requested_point()
     return jsonify(as_dict(geotag(lon, lat)))
 
 
@@ -63,10 +70,7 @@ def boundaries():
 @bp.get("/petitions/similar")
 def similar_petitions():
     """Open petitions of the same category nearby, so a citizen can add a voice instead of filing again."""
-    try:
-        lon, lat = parse_point(request.args.get("lat"), request.args.get("lon"))
-    except InvalidPoint as exc:
-        return error(exc.code, exc.message)
+    lon, lat = requested_point()
     category = request.args.get("category", "")
     if category not in {code for code, _ in categories.choices()}:
         return error("unknown_category", "Lĩnh vực không hợp lệ.")
