@@ -1,16 +1,25 @@
 """The portal's tables."""
 
 from app.models.area import Area, Generation
+from app.models.audit import AuditEvent
 from app.models.outbox import OutboxJob
 from app.models.petition import Category, Petition, PetitionAnswer, PetitionPhoto, PetitionSupport
+from app.models.user import User
+from app.models.workflow import DeadlineRule, Holiday, Notice, Referral
 
 __all__ = [
     "Area",
+    "AuditEvent",
     "Category",
+    "DeadlineRule",
     "Generation",
+    "Holiday",
+    "Notice",
     "OutboxJob",
     "Petition",
     "PetitionAnswer",
     "PetitionPhoto",
     "PetitionSupport",
+    "Referral",
+    "User",
 ]

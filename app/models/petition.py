@@ -8,7 +8,7 @@ what the citizen holds; the numeric id never leaves the portal.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, SmallInteger, String, Text, func
@@ -70,6 +70,16 @@ class Petition(db.Model):
     rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The inbox that holds it: its commune, or the province (sent up, or no commune).
+    assigned_area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Computed from the deadline rules and the holiday calendar at each change of status.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id"))
+    # What the public sees when a moderator redacted the citizen's text; the original stays.
+    public_title: Mapped[str | None] = mapped_column(String(200))
+    public_body: Mapped[str | None] = mapped_column(Text)
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     category: Mapped[Category] = relationship()
     village: Mapped[Area | None] = relationship(foreign_keys=[village_id])
@@ -93,6 +103,18 @@ class Petition(db.Model):
     @property
     def display_code(self) -> str:
         return format_code(self.tracking_code)
+
+    @property
+    def shown_title(self) -> str:
+        return self.public_title if self.public_title is not None else self.title
+
+    @property
+    def shown_body(self) -> str:
+        return self.public_body if self.public_body is not None else self.body
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_at is not None and self.due_at < datetime.now(UTC)
 
 
 class PetitionPhoto(db.Model):
@@ -132,6 +154,7 @@ class PetitionAnswer(db.Model):
     petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
     body: Mapped[str] = mapped_column(Text)
     is_public: Mapped[bool] = mapped_column(default=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

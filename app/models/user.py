@@ -1,0 +1,63 @@
+"""Officers' accounts: one role and, for commune and provincial staff, one area.
+
+Scope follows the role: a commune officer sees the petitions in their
+commune's inbox, provincial staff every petition of their province, central
+staff and administrators all. Accounts imported in bulk start without a
+password and with an activation code (stored hashed), which the officer
+exchanges for a password on first login.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.area import Area
+
+ROLES = ("commune", "province", "central", "admin")
+ROLE_NAMES = {
+    "commune": "Cán bộ Mặt trận xã",
+    "province": "Cán bộ Mặt trận tỉnh",
+    "central": "Cán bộ Trung ương",
+    "admin": "Quản trị hệ thống",
+}
+AREA_LEVEL_OF_ROLE = {"commune": "commune", "province": "province"}
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    activation_hash: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    area: Mapped[Area | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive accounts cannot log in
+        return self.active
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_until is not None and self.locked_until > datetime.now(UTC)
+
+    @property
+    def role_name(self) -> str:
+        return ROLE_NAMES[self.role]
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role in ("commune", "province", "admin")
