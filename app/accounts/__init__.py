@@ -1,0 +1,1 @@
+"""Officers' accounts: the command line for creating and importing them."""

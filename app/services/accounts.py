@@ -1,0 +1,439 @@
+"""Officers' accounts: create, import in bulk, activate, log in with lockout.
+
+Passwords are hashed with Argon2id (argon2-cffi's defaults). An account made
+without a password — every account of a bulk import — gets a one-time
+activation code instead: 10 symbols from 28 (≈ 48 bits), stored as its
+SHA-256, which the officer exchanges for a password. A random code that long
+needs no slow hash, which keeps an import of 100,000 officers to seconds.
+
+Five wrong passwords in a row lock an account for 15 minutes. Failures are
+committed by `authenticate` itself, so a refused login still counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import TextIO
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import String, any_, bindparam, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from app.extensions import db
+from app.models import Area, Generation, User
+from app.models.user import AREA_LEVEL_OF_ROLE, ROLES
+from app.spatial import area_by_code
+
+_hasher = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 10
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+
+# Activation codes avoid symbols misread aloud or on paper (0/O, 1/I/L, B/8, S/5, Z/2).
+ACTIVATION_ALPHABET = "23456789ACDEFGHJKMNPQRTUVWXY"
+ACTIVATION_LENGTH = 10
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9._-]{3,64}")
+FULL_NAME_MAX = 120
+IMPORT_BATCH = 5000
+CSV_COLUMNS = ("username", "role", "area_code", "full_name")
+REQUIRED_COLUMNS = ("username", "role", "area_code")
+
+LEVEL_NAMES = {"province": "tỉnh/thành phố", "commune": "xã/phường", "village": "thôn/tổ dân phố"}
+ROLE_LABELS = {"commune": "cán bộ xã", "province": "cán bộ tỉnh", "central": "cán bộ Trung ương", "admin": "quản trị"}
+
+BAD_CREDENTIALS = "Tên đăng nhập hoặc mật khẩu không đúng."
+LOCKED = f"Tài khoản tạm khóa do đăng nhập sai nhiều lần. Thử lại sau {LOCK_MINUTES} phút."
+INACTIVE = "Tài khoản đã bị vô hiệu hóa. Liên hệ quản trị viên."
+NOT_ACTIVATED = "Tài khoản chưa được kích hoạt. Dùng mã kích hoạt để đặt mật khẩu."
+BAD_ACTIVATION_CODE = "Mã kích hoạt không đúng."
+
+
+class PasswordRefused(ValueError):
+    """The password does not meet the policy."""
+
+    def __init__(self, message: str = f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AccountError(ValueError):
+    """An account cannot be made or changed as asked; .message says why, in Vietnamese."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LoginRefused(Exception):
+    """A login was refused. reason: bad_credentials | locked | inactive | not_activated."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+    @property
+    def reason_code(self) -> str:
+        return self.reason
+
+
+# Passwords -----------------------------------------------------------------
+
+
+def check_password_policy(password: str) -> None:
+    """Raise PasswordRefused unless the password is acceptable."""
+    if password is None or len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordRefused()
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password (PHC string, "$argon2id$…")."""
+    return _hasher.hash(password)
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when there is no account, so timing does not tell."""
+    return _hasher.hash(secrets.token_hex(16))
+
+
+def _verify_hash(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Check a user's password; rehash it (unsaved: the caller commits) when the parameters changed."""
+    if not user.password_hash:
+        return False
+    if not _verify_hash(user.password_hash, password):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return True
+
+
+def set_password(user: User, password: str) -> None:
+    """Give a user a new password (policy checked) and clear any activation code. The caller commits."""
+    check_password_policy(password)
+    user.password_hash = hash_password(password)
+    user.activation_hash = None
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+# Activation codes ----------------------------------------------------------
+
+
+def new_activation_code() -> str:
+    """A random one-time code of 10 unambiguous symbols."""
+    return "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(ACTIVATION_LENGTH))
+
+
+def _normalise_code(code: str) -> str:
+    """What the officer typed, as stored: capitals, without spaces or dashes."""
+    return re.sub(r"[\s-]", "", code or "").upper()
+
+
+def activation_hash(code: str) -> str:
+    return hashlib.sha256(_normalise_code(code).encode()).hexdigest()
+
+
+def activate(username: str, code: str, new_password: str) -> User:
+    """Exchange an activation code for a password. Flushes; the caller commits."""
+    check_password_policy(new_password)
+    user = db.session.scalar(select(User).where(User.username == normalise_username(username)).with_for_update())
+    stored = user.activation_hash if user is not None and user.activation_hash else "0" * 64
+    matches = hmac.compare_digest(activation_hash(code), stored)
+    if user is None or not user.activation_hash or not matches:
+        raise AccountError(BAD_ACTIVATION_CODE)
+    set_password(user, new_password)
+    db.session.flush()
+    return user
+
+
+def reset_activation(username: str) -> str:
+    """Give an account a new activation code (its password stops working); return the code. The caller commits."""
+    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise AccountError(f"Không có tài khoản «{username}».")
+    code = new_activation_code()
+    user.activation_hash = activation_hash(code)
+    user.password_hash = None
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.flush()
+    return code
+
+
+# Creating accounts ---------------------------------------------------------
+
+
+def normalise_username(username: str | None) -> str:
+    return (username or "").strip().lower()
+
+
+def _check_username(username: str | None) -> str:
+    name = normalise_username(username)
+    if not name:
+        raise AccountError("Thiếu tên đăng nhập.")
+    if not USERNAME_PATTERN.fullmatch(name):
+        raise AccountError(
+            f"Tên đăng nhập «{name}» không hợp lệ: chỉ gồm chữ thường không dấu, chữ số, dấu chấm, "
+            "gạch ngang, gạch dưới; dài 3–64 ký tự."
+        )
+    return name
+
+
+def _check_role(role: str | None) -> str:
+    value = (role or "").strip().lower()
+    if not value:
+        raise AccountError("Thiếu vai trò.")
+    if value not in ROLES:
+        raise AccountError(f"Vai trò «{value}» không hợp lệ; chọn một trong: {', '.join(ROLES)}.")
+    return value
+
+
+def _check_area(role: str, code: str, found: tuple[int, str] | None) -> int | None:
+    """Check an area code against a role; return the area's id (None for roles without an area)."""
+    wanted = AREA_LEVEL_OF_ROLE.get(role)
+    if wanted is None:
+        if code:
+            raise AccountError(f"Vai trò {role} không gắn với đơn vị hành chính nào; để trống mã địa bàn.")
+        return None
+    if not code:
+        raise AccountError(f"Tài khoản {ROLE_LABELS[role]} cần mã {LEVEL_NAMES[wanted]} (area_code).")
+    if found is None:
+        raise AccountError(f"Không có đơn vị hành chính mã «{code}» trong bộ ranh giới hiện hành.")
+    area_id, level = found
+    if level != wanted:
+        raise AccountError(
+            f"Mã «{code}» là {LEVEL_NAMES.get(level, level)}, nhưng tài khoản {ROLE_LABELS[role]} "
+            f"cần mã {LEVEL_NAMES[wanted]}."
+        )
+    return area_id
+
+
+def _check_full_name(full_name: str | None) -> str:
+    name = (full_name or "").strip()
+    if len(name) > FULL_NAME_MAX:
+        raise AccountError(f"Họ tên dài quá {FULL_NAME_MAX} ký tự.")
+    return name
+
+
+def _username_taken(name: str) -> AccountError:
+    return AccountError(f"Tên đăng nhập «{name}» đã có.")
+
+
+def create_officer(
+    username: str, role: str, area_code: str | None, password: str | None, full_name: str = ""
+) -> tuple[User, str | None]:
+    """Make an officer's account; return it and its activation code (None when a password was given).
+
+    Adds and flushes; the caller commits.
+    """
+    name = _check_username(username)
+    role = _check_role(role)
+    code = (area_code or "").strip()
+    area = area_by_code(code) if code else None
+    area_id = _check_area(role, code, (area.id, area.level) if area else None)
+    full_name = _check_full_name(full_name)
+    if password is not None:
+        check_password_policy(password)
+    if db.session.scalar(select(func.count()).select_from(User).where(User.username == name)):
+        raise _username_taken(name)
+    user = User(username=name, role=role, area_id=area_id, full_name=full_name, active=True, failed_logins=0)
+    activation = None
+    if password is None:
+        activation = new_activation_code()
+        user.activation_hash = activation_hash(activation)
+    else:
+        user.password_hash = hash_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user, activation
+
+
+# Logging in ----------------------------------------------------------------
+
+
+def authenticate(username: str, password: str) -> User:
+    """Return the user whose credentials these are, or raise LoginRefused. Commits (failures count)."""
+    user = db.session.scalar(
+        # The row lock serialises concurrent guesses, so none escapes the count.
+        select(User).where(User.username == normalise_username(username)).with_for_update()
+    )
+    if user is None:
+        _verify_hash(_dummy_hash(), password or "")
+        db.session.commit()
+        raise LoginRefused("bad_credentials", BAD_CREDENTIALS)
+    now = datetime.now(UTC)
+    if user.locked_until is not None and user.locked_until > now:
+        db.session.commit()
+        raise LoginRefused("locked", LOCKED)
+    if not user.password_hash:
+        _verify_hash(_dummy_hash(), password or "")
+        db.session.commit()
+        raise LoginRefused("not_activated", NOT_ACTIVATED)
+    if not verify_password(user, password or ""):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        locked = user.failed_logins >= MAX_FAILURES
+        if locked:
+            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+            user.failed_logins = 0
+        db.session.commit()
+        raise LoginRefused("locked", LOCKED) if locked else LoginRefused("bad_credentials", BAD_CREDENTIALS)
+    if not user.active:
+        db.session.commit()
+        raise LoginRefused("inactive", INACTIVE)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    db.session.commit()
+    return user
+
+
+# Bulk import ---------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, message)
+    codes: list[tuple[str, str]] = field(default_factory=list)  # (username, activation code)
+
+
+def _text_array(name: str, values: Iterable[str]):
+    """One array parameter (= ANY) rather than a parameter per value: no limit on the count."""
+    return bindparam(name, list(values), type_=ARRAY(String))
+
+
+def _current_areas(codes: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """code → (id, level) of the current generation's areas with these codes, in one query."""
+    rows = db.session.execute(
+        select(Area.code, Area.id, Area.level)
+        .join(Generation, Area.generation_id == Generation.id)
+        .where(Generation.is_current, Area.code == any_(_text_array("codes", codes)))
+    )
+    return {code: (area_id, level) for code, area_id, level in rows}
+
+
+def import_officers(rows: Iterable[tuple[int, dict]]) -> ImportResult:
+    """Create accounts without passwords from (line number, row) pairs; each gets an activation code.
+
+    A row's keys are username, role, area_code and full_name. Bad rows are
+    reported with their line numbers and skipped; the others are inserted in
+    batches. The caller commits once.
+    """
+    result = ImportResult()
+    rows = list(rows)
+    areas = _current_areas({(row.get("area_code") or "").strip() for _, row in rows} - {""})
+    seen: dict[str, int] = {}  # username → first line
+    good: list[tuple[int, dict]] = []
+    for line, row in rows:
+        problems = []
+        if row.get(None):  # csv puts cells beyond the header under None
+            problems.append("Dòng có nhiều cột hơn tiêu đề (họ tên có dấu phẩy cần đặt trong ngoặc kép).")
+        name = None
+        try:
+            name = _check_username(row.get("username"))
+        except AccountError as exc:
+            problems.append(exc.message)
+        if name is not None:
+            if name in seen:
+                problems.append(f"Tên đăng nhập «{name}» trùng với dòng {seen[name]}.")
+            else:
+                seen[name] = line
+        try:
+            role = _check_role(row.get("role"))
+            code = (row.get("area_code") or "").strip()
+            area_id = _check_area(role, code, areas.get(code))
+        except AccountError as exc:
+            problems.append(exc.message)
+        try:
+            full_name = _check_full_name(row.get("full_name"))
+        except AccountError as exc:
+            problems.append(exc.message)
+        if problems:
+            result.errors.append((line, " ".join(problems)))
+            continue
+        good.append((line, {"username": name, "role": role, "area_id": area_id, "full_name": full_name}))
+
+    for start in range(0, len(good), IMPORT_BATCH):
+        _insert_batch(good[start : start + IMPORT_BATCH], result)
+    result.errors.sort()
+    return result
+
+
+def _insert_batch(batch: list[tuple[int, dict]], result: ImportResult) -> None:
+    names = [values["username"] for _, values in batch]
+    taken = set(db.session.scalars(select(User.username).where(User.username == any_(_text_array("names", names)))))
+    records, codes = [], []
+    for line, values in batch:
+        if values["username"] in taken:
+            result.errors.append((line, _username_taken(values["username"]).message))
+            continue
+        code = new_activation_code()
+        records.append({**values, "activation_hash": activation_hash(code), "active": True, "failed_logins": 0})
+        codes.append((values["username"], code))
+    if records:
+        db.session.execute(insert(User.__table__), records)
+    result.created += len(records)
+    result.codes.extend(codes)
+
+
+def read_officers_csv(stream: TextIO) -> list[tuple[int, dict]]:
+    """Read an officers' CSV (header required) into (line number, row) pairs; the header is line 1.
+
+    Raises AccountError when the file cannot be read: no header, a required
+    column missing, not UTF-8.
+    """
+    reader = csv.reader(stream)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise AccountError("Tệp trống: cần dòng tiêu đề " + ",".join(CSV_COLUMNS) + ".")
+        columns = [cell.strip().lstrip("\ufeff").strip().lower() for cell in header]
+        missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+        if missing:
+            raise AccountError(
+                f"Dòng tiêu đề thiếu cột {', '.join(missing)}; cần: {','.join(CSV_COLUMNS)} "
+                "(dòng đầu tiên của tệp là tiêu đề)."
+            )
+        rows = []
+        previous_end = reader.line_num
+        for cells in reader:
+            line, previous_end = previous_end + 1, reader.line_num
+            if not cells or not any(cell.strip() for cell in cells):
+                continue  # blank line
+            row = dict(zip(columns, cells))
+            if len(cells) > len(columns):
+                row[None] = cells[len(columns) :]
+            rows.append((line, row))
+        return rows
+    except UnicodeDecodeError as exc:
+        raise AccountError(f"Tệp không phải UTF-8 (dòng {reader.line_num + 1}).") from exc
+    except csv.Error as exc:
+        raise AccountError(f"Tệp CSV hỏng ở dòng {reader.line_num}: {exc}") from exc
+
+
+def import_officers_csv(stream: TextIO) -> ImportResult:
+    """Import officers from CSV text: columns username,role,area_code,full_name, header required.
+
+    Open the file with encoding="utf-8-sig" and newline=""; a byte order mark
+    left in the text is ignored too. The caller commits once.
+    """
+    return import_officers(read_officers_csv(stream))
