@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import errors, i18n, limits, redis_conn, storage
 from app.config import Config
-from app.extensions import babel, csrf, db, migrate
+from app.extensions import babel, csrf, db, login_manager, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -27,24 +27,31 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     redis_conn.init_app(app)
     csrf.init_app(app)
+    login_manager.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     storage.init_app(app)
     errors.init_app(app)
 
     from app import models  # noqa: F401  (register the tables with the metadata)
+    from app.accounts.cli import officers_cli
     from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
     from app.geodata.cli import geodata_cli
     from app.health import bp as health_bp
     from app.home import bp as home_bp
     from app.jobs.cli import jobs_cli
+    from app.officer import bp as officer_bp
     from app.petitions import bp as petitions_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(petitions_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(officer_bp)
     app.cli.add_command(geodata_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(officers_cli)
     limits.init_app(app)
     return app

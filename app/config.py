@@ -55,6 +55,13 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "0") == "1"
+        # An officer's session ends after this long without a request.
+        self.PERMANENT_SESSION_LIFETIME = _int("SESSION_IDLE_MINUTES", 30) * 60
+        self.SESSION_REFRESH_EACH_REQUEST = True
+        self.LOGIN_LIMIT = env.get("LOGIN_LIMIT", "10 per minute;100 per hour")
+        # Where citizens' and officers' notices go: "record" keeps them in the
+        # notices table only (the default); other backends plug in app/services/notices.py.
+        self.NOTICE_BACKEND = env.get("NOTICE_BACKEND", "record")
 
 
 def _sqlalchemy_url(url: str) -> str:

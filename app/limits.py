@@ -19,9 +19,24 @@ def _only_picking_a_place() -> bool:
     return request.form.get("action") == "pick"
 
 
-# endpoint → (limit, exempt_when)
+def _login_limit() -> str:
+    return current_app.config["LOGIN_LIMIT"]
+
+
+def _not_a_post() -> bool:
+    return request.method != "POST"
+
+
+def _account() -> str:
+    """Counts login attempts per account, whatever address they come from."""
+    return "account:" + (request.form.get("username") or "").strip().lower()
+
+
+# endpoint → [(limit, exempt_when, key_func or None for the client address)]
 LIMITS = {
-    "petitions.create": (_submit_limit, _only_picking_a_place),
+    "petitions.create": [(_submit_limit, _only_picking_a_place, None)],
+    "auth.login": [(_login_limit, _not_a_post, None), (_login_limit, _not_a_post, _account)],
+    "auth.activate": [(_login_limit, _not_a_post, None), (_login_limit, _not_a_post, _account)],
 }
 
 
@@ -35,6 +50,9 @@ def init_app(app: Flask) -> None:
         strategy="sliding-window-counter",  # one Redis call per limit
     )
     limiter.init_app(app)
-    for endpoint, (limit, exempt_when) in LIMITS.items():
-        app.view_functions[endpoint] = limiter.limit(limit, exempt_when=exempt_when)(app.view_functions[endpoint])
+    for endpoint, limits in LIMITS.items():
+        view = app.view_functions[endpoint]
+        for limit, exempt_when, key_func in limits:
+            view = limiter.limit(limit, exempt_when=exempt_when, key_func=key_func)(view)
+        app.view_functions[endpoint] = view
     app.extensions["portal_limiter"] = limiter

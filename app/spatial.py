@@ -79,23 +79,30 @@ def insert_placed_petition(values: dict, near_m: float) -> InsertedPetition | No
     """Insert a petition geotagged in the same statement, and return where it was placed.
 
     values holds the petition's columns, plus lon and lat (None when it has
-    no point). Returns None when a unique key (idempotency key or tracking
-    code) is taken: one round trip whatever happens.
+    no point) and actor_label (who filed it, for the audit row written in the
+    same statement). Returns None when a unique key (idempotency key or
+    tracking code) is taken: one round trip whatever happens.
     """
-    columns = [name for name in values if name not in ("lon", "lat")]
+    columns = [name for name in values if name not in ("lon", "lat", "actor_label")]
     row = db.session.execute(
         text(
             f"""WITH g AS (SELECT * FROM place(:lon, :lat, CAST(:chosen_area_id AS integer), :near_m)),
                 ins AS (
                   INSERT INTO petitions ({", ".join(columns)}, location, village_id, commune_id, province_id,
-                                         geotag_method, geotag_distance_m, geotag_disagrees)
+                                         assigned_area_id, geotag_method, geotag_distance_m, geotag_disagrees)
                   SELECT {", ".join(f":{name}" for name in columns)},
                          CASE WHEN :lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END,
-                         g.village_id, g.commune_id, g.province_id, g.method, g.distance_m, g.disagrees
+                         g.village_id, g.commune_id, g.province_id, coalesce(g.commune_id, g.province_id),
+                         g.method, g.distance_m, g.disagrees
                   FROM g
                   ON CONFLICT DO NOTHING
-                  RETURNING id, tracking_code, village_id, commune_id, province_id,
-                            geotag_method, geotag_distance_m, geotag_disagrees)
+                  RETURNING id, tracking_code, village_id, commune_id, province_id, status, filed_by_id,
+                            geotag_method, geotag_distance_m, geotag_disagrees),
+                audit AS (
+                  INSERT INTO audit_events (actor_id, actor_label, petition_id, action, to_status, data)
+                  SELECT filed_by_id, :actor_label, id, 'received', status,
+                         jsonb_build_object('channel', CAST(:channel AS text), 'geotag', geotag_method)
+                  FROM ins)
                 SELECT ins.id, ins.tracking_code, ins.geotag_method AS method, ins.geotag_distance_m AS distance_m,
                        ins.geotag_disagrees AS disagrees,
                        {_REF_COLUMNS.format(a="v")}, {_REF_COLUMNS.format(a="c")}, {_REF_COLUMNS.format(a="p")}
@@ -203,3 +210,30 @@ def children(parent: Area | None, folded_query: str = "", limit: int = 500) -> l
         escaped = folded_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Area.search_name.like(f"%{escaped}%"))
     return list(db.session.scalars(query))
+
+
+def area_outline(area_id: int | None, tolerance: float = 0.0001) -> dict | None:
+    """One area's boundary as GeoJSON (lightly simplified), for a small map."""
+    if area_id is None:
+        return None
+    return db.session.execute(
+        text("SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :t), 6)::json FROM areas WHERE id = :id"),
+        {"id": area_id, "t": tolerance},
+    ).scalar()
+
+
+def similar_nearby_ids(petition_id: int, radius_m: float, days: int, min_similarity: float, limit: int = 5):
+    """Possible duplicates of a petition: same category, within radius_m, recent, similar text (pg_trgm)."""
+    return db.session.execute(
+        text(
+            """SELECT o.id, similarity(fold(o.title || ' ' || o.body), fold(p.title || ' ' || p.body)) AS score
+               FROM petitions p JOIN petitions o
+                 ON o.id <> p.id AND o.category_code = p.category_code AND o.merged_into_id IS NULL
+                AND o.created_at > p.created_at - make_interval(days => :days)
+                AND ST_DWithin(o.location::geography, p.location::geography, :radius_m)
+               WHERE p.id = :id
+                 AND similarity(fold(o.title || ' ' || o.body), fold(p.title || ' ' || p.body)) >= :min_similarity
+               ORDER BY score DESC LIMIT :limit"""
+        ),
+        {"id": petition_id, "radius_m": radius_m, "days": days, "min_similarity": min_similarity, "limit": limit},
+    ).all()

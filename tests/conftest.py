@@ -13,6 +13,7 @@ from pathlib import Path
 
 import port_for
 import pytest
+from flask import g
 from flask_migrate import upgrade
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
@@ -72,6 +73,13 @@ def app(postgresql_proc, redis_proc, tmp_path_factory):
             "REDIS_URL": f"redis://{redis_proc.host}:{redis_proc.port}/0",
         }
     )
+
+    @app.teardown_request
+    def forget_request_globals(exc):
+        # Requests in a test share its app context; in production each request
+        # has its own, so nothing cached in g (CSRF token, logged-in user) survives it.
+        g.__dict__.clear()
+
     with app.app_context():
         upgrade()
         import_features(read_features(SLICE), "2025")

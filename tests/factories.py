@@ -38,7 +38,8 @@ def csrf_token(client, path: str = "/petitions/new") -> str:
     import re
 
     html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    tag = re.search(r'<input[^>]*name="csrf_token"[^>]*>', html).group(0)
+    return re.search(r'value="([^"]+)"', tag).group(1)
 
 
 def petition_fields(**overrides) -> dict:
@@ -84,3 +85,54 @@ def jpeg(size=(64, 48), gps: tuple[float, float] | None = None) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif.tobytes())
     return out.getvalue()
+
+
+PASSWORD = "mat-khau-du-dai-2026"
+
+
+def officer(role: str, area_code: str | None = None, username: str | None = None):
+    """An officer account with PASSWORD, in the current transaction."""
+    import uuid
+
+    from app.services.accounts import create_officer
+
+    user, _ = create_officer(username or f"{role}.{uuid.uuid4().hex[:8]}", role, area_code, PASSWORD)
+    return user
+
+
+def log_in(client, user) -> None:
+    """Log in through the form, as the officer would."""
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"csrf_token": token, "username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def slice_communes(count: int = 2) -> list[str]:
+    """Codes of the first communes of the test slice (province 46)."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    return list(
+        db.session.execute(
+            text("SELECT code FROM areas WHERE level = 'commune' ORDER BY code LIMIT :n"), {"n": count}
+        ).scalars()
+    )
+
+
+def petition_in(commune_code: str, **overrides):
+    """A petition placed (by the picker) in a commune of the slice, inserted through the real path."""
+    from app.services.petitions import Submission, by_code, submit
+
+    fields = {
+        "title": "Đèn đường hỏng",
+        "body": "Cả đoạn đường tối om từ tháng trước.",
+        "category": "roads",
+        "chosen_code": commune_code,
+        "anonymous": False,
+        "name": "Phạm Thị Dung",
+        "phone": "0912345678",
+    }
+    fields.update(overrides)
+    result = submit(Submission(**fields))
+    return by_code(result.tracking_code)

@@ -80,7 +80,7 @@ def similar_petitions():
             "petitions": [
                 {
                     "tracking_code": p.display_code,
-                    "title": p.title,
+                    "title": p.shown_title,
                     "category": p.category_code,
                     "status": p.status_name,
                     "distance_m": round(distance),

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from flask import has_app_context
 
 from app.extensions import db
-from app.services import outbox, petition_photos
+from app.models import Petition
+from app.services import notices, outbox, petition_photos, reminders
 
 _app = None
 
@@ -33,4 +34,21 @@ def process_photo(outbox_id: int, photo_id: int) -> None:
     with _app_context():
         petition_photos.process(photo_id)
         outbox.mark_done(outbox_id)
+        db.session.commit()
+
+
+def notify_citizen(outbox_id: int, petition_id: int, kind: str) -> None:
+    """Send the citizen a notice about their petition (once per kind)."""
+    with _app_context():
+        petition = db.session.get(Petition, petition_id)
+        if petition is not None:
+            notices.notify_citizen(petition, kind)
+        outbox.mark_done(outbox_id)
+        db.session.commit()
+
+
+def remind_overdue() -> None:
+    """Remind officers of overdue petitions, escalate to the province, mark agencies' silence."""
+    with _app_context():
+        reminders.run()
         db.session.commit()

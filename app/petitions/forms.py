@@ -8,10 +8,13 @@ import uuid
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
+from sqlalchemy.exc import OperationalError
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.services import photos
+from app import spatial
+from app.extensions import db
+from app.services import areas, photos
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.petitions import PhotoUpload, Submission
 
@@ -129,6 +132,26 @@ class PetitionForm(FlaskForm):
                 raise ValidationError(f"{upload.filename}: {exc.message}") from None
             self._photos.append(PhotoUpload(data, checked))
 
+    def offer_places(self) -> None:
+        """Fill the three pickers: the provinces, then the children of what is picked."""
+        self.province.choices = [("", _l("— Chọn tỉnh, thành phố —"))]
+        self.commune.choices = [("", _l("— Chọn xã, phường —"))]
+        self.village.choices = [("", _l("— Chọn thôn, tổ dân phố —"))]
+        try:
+            self.province.choices += _options(None)
+            province = spatial.area_by_code(self.province.data) if self.province.data else None
+            if province is None or province.level != "province":
+                self.commune.data = self.village.data = ""
+                return
+            self.commune.choices += _options(province)
+            commune = spatial.area_by_code(self.commune.data) if self.commune.data else None
+            if commune is not None and commune.parent_id == province.id:
+                self.village.choices += _options(commune)
+            else:
+                self.village.data = ""
+        except OperationalError:
+            db.session.rollback()  # the form still renders; the pickers stay empty
+
     def chosen_code(self) -> str | None:
         for field in (self.village, self.commune, self.province):
             if field.data:
@@ -154,6 +177,10 @@ class PetitionForm(FlaskForm):
             channel=channel,
             photos=self._photos,
         )
+
+
+def _options(parent) -> list[tuple[str, str]]:
+    return [(a["code"], f"{a['unit_type']} {a['name']}") for a in areas.listing(parent)]
 
 
 class TrackForm(FlaskForm):

@@ -18,12 +18,11 @@ from flask import (
 )
 from sqlalchemy.exc import OperationalError
 
-from app import spatial
 from app.errors import MESSAGES, wants_json
 from app.extensions import db
 from app.petitions import bp
 from app.petitions.forms import PetitionForm, RatingForm, SupportForm, TrackForm
-from app.services import areas, categories
+from app.services import categories
 from app.services import petitions as petition_service
 from app.storage import current_storage
 
@@ -32,33 +31,8 @@ def _picking() -> bool:
     return request.form.get("action") == "pick"
 
 
-def _fill_pickers(form: PetitionForm) -> None:
-    """Options of the three pickers: the provinces, then the children of what is picked."""
-    form.province.choices = [("", "— Chọn tỉnh, thành phố —")]
-    form.commune.choices = [("", "— Chọn xã, phường —")]
-    form.village.choices = [("", "— Chọn thôn, tổ dân phố —")]
-    try:
-        form.province.choices += _options(None)
-        province = spatial.area_by_code(form.province.data) if form.province.data else None
-        if province is not None and province.level == "province":
-            form.commune.choices += _options(province)
-            commune = spatial.area_by_code(form.commune.data) if form.commune.data else None
-            if commune is not None and commune.parent_id == province.id:
-                form.village.choices += _options(commune)
-            else:
-                form.village.data = ""
-        else:
-            form.commune.data = form.village.data = ""
-    except OperationalError:
-        db.session.rollback()  # the form still renders; the pickers stay empty
-
-
-def _options(parent) -> list[tuple[str, str]]:
-    return [(a["code"], f"{a['unit_type']} {a['name']}") for a in areas.listing(parent)]
-
-
 def _form_page(form: PetitionForm, status: int = 200, banner: str | None = None):
-    _fill_pickers(form)
+    form.offer_places()
     return _no_store(render_template("petitions/new.html", form=form, banner=banner, assets=assets_version()), status)
 
 

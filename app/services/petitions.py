@@ -14,7 +14,7 @@ from app import spatial
 from app.extensions import db
 from app.models import Petition, PetitionPhoto
 from app.models.petition import format_code
-from app.services import outbox
+from app.services import deadlines, outbox, workflow
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.photos import CheckedPhoto
 from app.spatial import AreaRef, Placed
@@ -48,8 +48,10 @@ class Submission:
     name: str | None = None
     phone: str | None = None
     idempotency_key: str | None = None
-    channel: str = "web"
+    channel: str = "web"  # web | api | hotline | paper | voter_meeting | …
     photos: list[PhotoUpload] = field(default_factory=list)
+    filed_by_id: int | None = None  # the officer who filed it on a citizen's behalf
+    actor_label: str = "citizen"  # who filed it, for the audit trail
 
 
 @dataclass
@@ -118,6 +120,9 @@ def submit(sub: Submission) -> Submitted:
         "contact_name": None if sub.anonymous else sub.name,
         "contact_phone": None if sub.anonymous else sub.phone,
         "consent_at": datetime.now(UTC),
+        "due_at": deadlines.due("received", sub.category, datetime.now(UTC)),
+        "filed_by_id": sub.filed_by_id,
+        "actor_label": sub.actor_label,
         "lon": lon,
         "lat": lat,
     }
@@ -207,4 +212,18 @@ def rate(petition: Petition, satisfied: bool, comment: str) -> None:
     petition.satisfied = satisfied
     petition.rating_comment = comment or None
     petition.rated_at = datetime.now(UTC)
+    workflow.record(petition, None, "rated", note=comment, data={"satisfied": satisfied}, label="citizen")
+    if not satisfied:  # back to the officer, with the rating shown
+        workflow.act(petition, "reopen", None, note=comment or "Công dân chưa hài lòng với câu trả lời.")
     db.session.commit()
+
+
+def possible_duplicates(petition: Petition, visible) -> list[tuple[Petition, float]]:
+    """Petitions that may be the same problem, among those the officer may see."""
+    if petition.location is None:
+        return []
+    rows = spatial.similar_nearby_ids(petition.id, radius_m=300, days=90, min_similarity=0.3)
+    if not rows:
+        return []
+    found = {p.id: p for p in db.session.scalars(visible.where(Petition.id.in_([r.id for r in rows])))}
+    return [(found[r.id], r.score) for r in rows if r.id in found]

@@ -1,0 +1,138 @@
+"""The officer's inbox, a petition's page and the workflow actions.
+
+Every route loads petitions through app/services/scope.py: a petition
+outside the officer's area is not found (404), whatever the link.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import spatial
+from app.extensions import db
+from app.models import AuditEvent, Petition
+from app.models.petition import STATUS_NAMES
+from app.officer import bp
+from app.officer.forms import ActionForm, FileForCitizenForm, FilterForm
+from app.services import areas, categories, inbox, scope, workflow
+from app.services import petitions as petition_service
+
+
+@bp.before_request
+@login_required
+def officers_only():
+    """Every page here needs a logged-in officer."""
+
+
+@bp.get("/")
+def inbox_page():
+    """List the officer's petitions, filtered and paged."""
+    form = FilterForm(request.args)
+    form.category.choices = [("", "— Mọi lĩnh vực —"), *categories.choices()]
+    form.village.choices = [("", "— Mọi thôn, tổ dân phố —"), *_village_choices()]
+    selection = form.to_filter()
+    result = inbox.page(current_user, selection)
+    return render_template(
+        "officer/inbox.html",
+        form=form,
+        page=result,
+        counts=inbox.counts(current_user, selection),
+        selection=selection,
+        category_names=dict(categories.choices()),
+        status_names=STATUS_NAMES,
+    )
+
+
+def _village_choices() -> list[tuple[str, str]]:
+    if current_user.role != "commune":
+        return []  # provincial and central staff filter by the other fields
+    return [(a["code"], f"{a['unit_type']} {a['name']}") for a in areas.listing(current_user.area)]
+
+
+@bp.get("/petitions/<int:petition_id>")
+def petition(petition_id: int):
+    """Show a petition with its place, photos, history and actions."""
+    return _petition_page(scope.petition_for(current_user, petition_id))
+
+
+def _petition_page(
+    petition: Petition, *, contact_shown: bool = False, form: ActionForm | None = None, status: int = 200
+):
+    history = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.petition_id == petition.id).order_by(AuditEvent.id)
+    ).all()
+    duplicates = petition_service.possible_duplicates(petition, scope.petitions_visible_to(current_user))
+    return render_template(
+        "officer/petition.html",
+        petition=petition,
+        history=history,
+        contact_shown=contact_shown,
+        actions=workflow.allowed_actions(petition),
+        transitions=workflow.TRANSITIONS,
+        form=form or ActionForm(),
+        duplicates=duplicates,
+        category=categories.name(petition.category_code),
+        village_boundary=spatial.area_outline(petition.village_id),
+        point=_point(petition),
+    ), status
+
+
+def _point(petition: Petition) -> list[float] | None:
+    if petition.location is None:
+        return None
+    from geoalchemy2.shape import to_shape
+
+    shape = to_shape(petition.location)
+    return [round(shape.x, 6), round(shape.y, 6)]
+
+
+@bp.post("/petitions/<int:petition_id>/contact")
+def contact(petition_id: int):
+    """Show the citizen's name and phone; the view itself is an audit row."""
+    petition = scope.petition_for(current_user, petition_id)
+    if not current_user.sees_personal_data:
+        abort(403)
+    workflow.record(petition, current_user, "viewed_contact")
+    db.session.commit()
+    return _petition_page(petition, contact_shown=True)
+
+
+@bp.post("/petitions/<int:petition_id>/act")
+def act(petition_id: int):
+    """Apply a workflow action (accept, reject, answer, forward, …)."""
+    petition = scope.petition_for(current_user, petition_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _petition_page(petition, form=form, status=422)
+    try:
+        workflow.act(petition, form.action.data, current_user, note=form.note.data or "", **form.details())
+    except workflow.WorkflowError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return _petition_page(scope.petition_for(current_user, petition_id), form=form, status=422)
+    flash(f"Đã {workflow.TRANSITIONS[form.action.data].label.lower()}.", "success")
+    if db.session.scalar(scope.petitions_visible_to(current_user).where(Petition.id == petition_id)) is None:
+        return redirect(url_for(".inbox_page"), 303)  # forwarded out of this inbox
+    return redirect(url_for(".petition", petition_id=petition_id), 303)
+
+
+@bp.route("/petitions/new", methods=["GET", "POST"])
+def file_for_citizen():
+    """File a petition on a citizen's behalf (hotline, paper, voter meeting)."""
+    form = FileForCitizenForm(categories=categories.choices())
+    if form.validate_on_submit() and request.form.get("action") != "pick":
+        submission = form.to_submission(channel=form.channel.data)
+        submission.filed_by_id, submission.actor_label = current_user.id, current_user.username
+        result = petition_service.submit(submission)
+        petition = petition_service.by_code(result.tracking_code)
+        flash(f"Đã ghi nhận kiến nghị {result.display_code}.", "success")
+        if db.session.scalar(scope.petitions_visible_to(current_user).where(Petition.id == petition.id)) is None:
+            return redirect(url_for(".inbox_page"), 303)
+        return redirect(url_for(".petition", petition_id=petition.id), 303)
+    if request.method == "POST" and request.form.get("action") == "pick":
+        for field in form:
+            field.errors = []
+    form.offer_places()
+    return render_template("officer/new_petition.html", form=form), 422 if form.errors else 200

@@ -1,0 +1,222 @@
+"""A petition's life: every change goes through act(), with one table of what is allowed.
+
+received → accepted | rejected (reason required) → in_progress → resolved
+(answer required); forwarded to another commune or up to the province (the
+receiving inbox accepts or rejects it again); merged into a duplicate;
+re-placed to another village (note required); referred to a state agency;
+redacted for the public. A citizen unsatisfied with the answer reopens it.
+Every change writes one audit row; deadlines follow each change of status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+
+from app import spatial
+from app.extensions import db
+from app.models import Area, AuditEvent, Petition, PetitionAnswer, Referral, User
+from app.models.petition import OPEN_STATUSES, STATUS_NAMES
+from app.services import deadlines, outbox, scope
+
+
+class WorkflowError(ValueError):
+    """An action refused; the message is for the officer."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Transition:
+    label: str  # the button an officer presses
+    sources: tuple[str, ...]  # statuses it may start from
+    target: str | None  # the status it leads to (None: unchanged)
+
+
+ALL = tuple(STATUS_NAMES)
+TRANSITIONS = {
+    "accept": Transition("Thụ lý", ("received", "forwarded"), "accepted"),
+    "reject": Transition("Không thụ lý", ("received", "forwarded"), "rejected"),
+    "start": Transition("Bắt đầu giải quyết", ("accepted",), "in_progress"),
+    "resolve": Transition("Trả lời công dân", ("accepted", "in_progress"), "resolved"),
+    "forward": Transition("Chuyển xử lý", OPEN_STATUSES, "forwarded"),
+    "merge": Transition("Gộp vào kiến nghị trùng", OPEN_STATUSES, "merged"),
+    "replace": Transition("Đổi thôn, tổ dân phố", OPEN_STATUSES, None),
+    "refer": Transition("Chuyển cơ quan nhà nước", ("accepted", "in_progress"), None),
+    "redact": Transition("Biên tập nội dung công khai", ALL, None),
+    "reopen": Transition("Mở lại", ("resolved",), "in_progress"),
+}
+
+
+def allowed_actions(petition: Petition) -> list[str]:
+    """The actions an officer may take on the petition now (reopen is the citizen's)."""
+    return [name for name, t in TRANSITIONS.items() if petition.status in t.sources and name != "reopen"]
+
+
+def act(petition: Petition, action: str, actor: User | None, *, note: str = "", **details) -> None:
+    """Apply one action, or raise WorkflowError; writes the audit row and commits."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise WorkflowError("Thao tác không hợp lệ.")
+    if petition.status not in transition.sources:
+        raise WorkflowError(f"Không thể «{transition.label}» kiến nghị đang ở trạng thái «{petition.status_name}».")
+    note = (note or "").strip()
+    data = _HANDLERS[action](petition, actor, note, **details) or {}
+    from_status = petition.status
+    if transition.target:
+        _set_status(petition, transition.target)
+    record(petition, actor, action, note=note, from_status=from_status, to_status=transition.target, data=data)
+    db.session.commit()
+
+
+def record(
+    petition: Petition | None,
+    actor: User | None,
+    action: str,
+    *,
+    note: str = "",
+    from_status=None,
+    to_status=None,
+    data: dict | None = None,
+    label: str | None = None,
+) -> None:
+    """Append one audit row (the table refuses updates and deletes)."""
+    db.session.add(
+        AuditEvent(
+            actor_id=actor.id if actor else None,
+            actor_label=label or (actor.username if actor else "system"),
+            petition_id=petition.id if petition else None,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            note=note or None,
+            data=data or {},
+        )
+    )
+
+
+def _set_status(petition: Petition, status: str) -> None:
+    now = datetime.now(UTC)
+    petition.status = status
+    petition.status_changed_at = now
+    petition.updated_at = now
+    petition.due_at = deadlines.due(status, petition.category_code, now) if status in OPEN_STATUSES else None
+
+
+def _need(value, message: str):
+    if not value:
+        raise WorkflowError(message)
+    return value
+
+
+def _accept(petition, actor, note):
+    return None
+
+
+def _reject(petition, actor, note):
+    _need(note, "Cần ghi lý do không thụ lý.")
+
+
+def _start(petition, actor, note):
+    return None
+
+
+def _resolve(petition, actor, note, answer: str = ""):
+    answer = _need((answer or "").strip(), "Cần nội dung trả lời công dân.")
+    entry = PetitionAnswer(petition_id=petition.id, body=answer, is_public=True, author_id=actor.id if actor else None)
+    db.session.add(entry)
+    db.session.flush()
+    outbox.add("notify_citizen", petition.id, "answered")
+    return {"answer_id": entry.id}
+
+
+def _forward(petition, actor, note, area_code: str = ""):
+    target = spatial.area_by_code(_need((area_code or "").strip(), "Cần chọn nơi nhận."))
+    if target is None or target.level not in ("commune", "province"):
+        raise WorkflowError("Nơi nhận phải là một xã, phường hoặc một tỉnh, thành phố.")
+    if target.id == petition.assigned_area_id:
+        raise WorkflowError("Kiến nghị đang ở chính nơi này.")
+    province_id = target.id if target.level == "province" else target.parent_id
+    if actor is not None and actor.role in ("commune", "province") and province_id != _province_of(actor):
+        raise WorkflowError("Chỉ chuyển được trong tỉnh của mình; hãy chuyển lên tỉnh để tỉnh chuyển tiếp.")
+    data = {"from_area": petition.assigned_area_id, "to_area": target.id, "to_code": target.code}
+    petition.assigned_area_id = target.id
+    if petition.province_id is None:
+        petition.province_id = province_id
+    return data
+
+
+def _province_of(user: User) -> int | None:
+    return user.area.parent_id if user.role == "commune" else user.area_id
+
+
+def _merge(petition, actor, note, into_code: str = ""):
+    from app.services.petitions import normalize_code
+
+    code = normalize_code(_need(into_code, "Cần mã kiến nghị được gộp vào."))
+    query = scope.petitions_visible_to(actor) if actor else select(Petition)
+    target = db.session.scalar(query.where(Petition.tracking_code == code)) if code else None
+    if target is None or target.id == petition.id or not target.is_open:
+        raise WorkflowError("Không tìm thấy kiến nghị đang mở có mã này trong địa bàn của bạn.")
+    petition.merged_into_id = target.id
+    target.supporters += petition.supporters
+    record(target, actor, "merged_in", data={"from": petition.id})
+    return {"into": target.id}
+
+
+def _replace(petition, actor, note, village_code: str = ""):
+    _need(note, "Cần ghi chú lý do đổi thôn, tổ dân phố.")
+    village = spatial.area_by_code(_need(village_code, "Cần chọn thôn, tổ dân phố."))
+    allowed = scope.areas_visible_to(actor).where(Area.id == (village.parent_id if village else None))
+    if village is None or village.level != "village" or (actor and db.session.scalar(allowed) is None):
+        raise WorkflowError("Thôn, tổ dân phố này không thuộc địa bàn của bạn.")
+    data = {"from_village": petition.village_id, "to_village": village.id}
+    if petition.assigned_area_id == petition.commune_id:
+        petition.assigned_area_id = village.parent_id
+    petition.village_id, petition.commune_id = village.id, village.parent_id
+    return data
+
+
+def _refer(petition, actor, note, agency: str = "", due_on: date | None = None):
+    agency = _need((agency or "").strip(), "Cần tên cơ quan nhận.")
+    if due_on is None or due_on <= datetime.now(UTC).date():
+        raise WorkflowError("Hạn trả lời của cơ quan phải là một ngày sau hôm nay.")
+    referral = Referral(
+        petition_id=petition.id, agency=agency[:200], due_on=due_on, created_by_id=actor.id if actor else None
+    )
+    db.session.add(referral)
+    db.session.flush()
+    return {"referral_id": referral.id, "agency": referral.agency, "due_on": due_on.isoformat()}
+
+
+def _redact(petition, actor, note, public_title: str = "", public_body: str = ""):
+    _need(note, "Cần ghi lý do biên tập.")
+    data = {
+        "title_changed": bool(public_title) and public_title != petition.shown_title,
+        "body_changed": bool(public_body) and public_body != petition.shown_body,
+    }
+    petition.public_title = public_title.strip() or None
+    petition.public_body = public_body.strip() or None
+    return data  # the original text stays in title and body
+
+
+def _reopen(petition, actor, note):
+    return None
+
+
+_HANDLERS = {
+    "accept": _accept,
+    "reject": _reject,
+    "start": _start,
+    "resolve": _resolve,
+    "forward": _forward,
+    "merge": _merge,
+    "replace": _replace,
+    "refer": _refer,
+    "redact": _redact,
+    "reopen": _reopen,
+}
