@@ -21,14 +21,17 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
+demo=0
 if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
   embedded_init "${INSTANCE_PATH:-instance}"
-  [ -z "${DATABASE_URL:-}" ] && embedded_pg_start
+  [ -z "${DATABASE_URL:-}" ] && { embedded_pg_start; demo=1; }
   [ -z "${REDIS_URL:-}" ] && embedded_redis_start
 fi
 
 .venv/bin/flask db upgrade
 .venv/bin/flask geodata synth --if-empty
+# Demo accounts only on the embedded default, never on a given database.
+[ "$demo" = 1 ] && .venv/bin/flask officers demo
 
 export STORAGE_ROOT=${STORAGE_ROOT:-$(realpath -m "${INSTANCE_PATH:-instance}")/storage}
 .venv/bin/rq worker --url "$REDIS_URL" --with-scheduler default &

@@ -111,3 +111,66 @@ def test_the_form_page_at_desktop_width(chromium, live_server):
     expect(page.locator("#use-location")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "petition-form-desktop.png"), full_page=True)
     page.close()
+
+
+def test_an_officer_accepts_and_answers_and_the_citizen_sees_the_answer(chromium, live_server):
+    from sqlalchemy import text
+
+    from app.services.accounts import create_officer
+    from app.services.petitions import Submission, submit
+    from tests.factories import PASSWORD
+
+    with live_server.app_context():
+        code = db.session.execute(text("SELECT code FROM areas WHERE level = 'commune' ORDER BY code LIMIT 1")).scalar()
+        user, _ = create_officer("can.bo.xa", "commune", code, PASSWORD)
+        other = submit(
+            Submission(
+                title="Rác thải đổ trộm ven sông",
+                body="Rác tồn đọng nhiều tuần.",
+                category="environment",
+                chosen_code=code,
+            )
+        )
+        mine = submit(
+            Submission(
+                title="Đường ngập khi mưa lớn",
+                body="Nước ngập sâu 50 cm ở đầu thôn.",
+                category="roads",
+                chosen_code=code,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    base = live_server.config["LIVE_URL"]
+    page = chromium.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base}/login")
+    page.fill("#username", "can.bo.xa")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Hộp kiến nghị")
+
+    page.fill("#q", "duong ngap")  # no diacritics: still found
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#inbox tbody tr")).to_have_count(1)
+    expect(page.locator("#inbox")).to_contain_text(mine.display_code)
+    expect(page.locator("#inbox")).not_to_contain_text(other.display_code)
+    page.screenshot(path=str(ARTIFACTS / "officer-inbox-desktop.png"), full_page=True)
+
+    page.click(f"text={mine.display_code}")
+    page.click("summary:has-text('Thụ lý')")
+    page.click("form[data-action=accept] button[type=submit]")
+    expect(page.locator("#petition-status")).to_have_text("Đã thụ lý")
+    page.click("summary:has-text('Trả lời công dân')")
+    page.fill("form[data-action=resolve] textarea[name=answer]", "UBND xã đã khơi thông cống thoát nước đầu thôn.")
+    page.click("form[data-action=resolve] button[type=submit]")
+    expect(page.locator("#petition-status")).to_have_text("Đã trả lời")
+    expect(page.locator("#history")).to_contain_text("Trả lời công dân → Đã trả lời")
+    page.screenshot(path=str(ARTIFACTS / "officer-petition-desktop.png"), full_page=True)
+
+    citizen = chromium.new_page(viewport={"width": 360, "height": 740})
+    citizen.goto(f"{base}/petitions/{mine.display_code}")
+    expect(citizen.locator("#petition-status")).to_have_text("Đã trả lời")
+    expect(citizen.locator(".answer-body")).to_have_text("UBND xã đã khơi thông cống thoát nước đầu thôn.")
+    citizen.screenshot(path=str(ARTIFACTS / "status-answered-phone.png"), full_page=True)
+    page.close()
+    citizen.close()

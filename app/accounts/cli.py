@@ -113,3 +113,14 @@ def new_code(username):
         _fail(exc.message)
     db.session.commit()
     click.echo(f"Activation code for {accounts.normalise_username(username)}: {code}")
+
+
+@officers_cli.command("demo")
+def demo():
+    """Create (or renew the passwords of) one demo account per role; development only."""
+    made = accounts.demo_accounts()
+    db.session.commit()
+    click.echo("Demo accounts (development only), log in at /login:")
+    for user, password in made:
+        where = f"{user.area.unit_type} {user.area.name}" if user.area else "toàn quốc"
+        click.echo(f"  {user.username:16} {password:24} {user.role_name} — {where}")

@@ -6,26 +6,43 @@ import time
 
 import click
 from flask.cli import AppGroup
+from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
-from app.services import outbox
+from app.services import outbox, reminders
 
 jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+
+REMIND_EVERY_S = 3600
 
 
 @jobs_cli.command("sweep")
 @click.option("--every", type=float, default=0, help="Repeat every N seconds (0: once).")
 def sweep(every):
-    """Hand waiting outbox jobs to RQ (after Redis or a worker was down)."""
+    """Hand waiting outbox jobs to RQ; every hour, queue the overdue reminders."""
+    last_remind = 0.0
     while True:
         try:
             handed = outbox.hand_over()
             if handed or not every:
                 click.echo(f"Handed {handed} jobs to the queue; {outbox.waiting()} not yet done.")
+            if time.monotonic() - last_remind >= REMIND_EVERY_S:
+                outbox.schedule("remind_overdue")
+                last_remind = time.monotonic()
         except OperationalError:
             db.session.rollback()
             click.echo("Database unavailable; trying again.", err=True)
+        except RedisError:
+            click.echo("Redis unavailable; trying again.", err=True)
         if not every:
             return
         time.sleep(every)
+
+
+@jobs_cli.command("remind")
+def remind():
+    """Remind and escalate overdue petitions, and mark agencies' silence, now."""
+    click.echo(reminders.run())
+    db.session.commit()

@@ -76,6 +76,8 @@ def _petition_page(
         category=categories.name(petition.category_code),
         village_boundary=spatial.area_outline(petition.village_id),
         point=_point(petition),
+        event_names=workflow.EVENT_NAMES,
+        status_names=STATUS_NAMES,
     ), status
 
 

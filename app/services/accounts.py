@@ -437,3 +437,42 @@ def import_officers_csv(stream: TextIO) -> ImportResult:
     left in the text is ignored too. The caller commits once.
     """
     return import_officers(read_officers_csv(stream))
+
+
+DEMO_PROVINCE = "01"
+
+
+def demo_accounts() -> list[tuple[User, str]]:
+    """One account per role in the first commune of province 01, each with a fresh password.
+
+    For the embedded development default only (`make run` without DATABASE_URL):
+    re-running gives the same usernames and new passwords.
+    """
+    from sqlalchemy import text
+
+    commune = db.session.execute(
+        text(
+            """SELECT c.code FROM areas c JOIN areas p ON p.id = c.parent_id
+               JOIN generations g ON g.id = c.generation_id AND g.is_current
+               WHERE p.code = :province AND c.level = 'commune' ORDER BY c.code LIMIT 1"""
+        ),
+        {"province": DEMO_PROVINCE},
+    ).scalar()
+    if commune is None:
+        raise AccountError(f"Chưa có địa bàn tỉnh {DEMO_PROVINCE} để tạo tài khoản mẫu.")
+    wanted = [
+        ("demo.xa", "commune", commune),
+        ("demo.tinh", "province", DEMO_PROVINCE),
+        ("demo.trunguong", "central", None),
+        ("demo.quantri", "admin", None),
+    ]
+    made = []
+    for username, role, area in wanted:
+        password = new_activation_code().lower() + "-" + new_activation_code().lower()
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user, _ = create_officer(username, role, area, password, full_name=f"Tài khoản mẫu ({role})")
+        else:
+            set_password(user, password)
+        made.append((user, password))
+    return made

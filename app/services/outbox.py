@@ -59,3 +59,8 @@ def mark_done(job_id: int) -> None:
 
 def waiting() -> int:
     return db.session.execute(text("SELECT count(*) FROM job_outbox WHERE done_at IS NULL")).scalar_one()
+
+
+def schedule(job: str) -> None:
+    """Queue a periodic job that needs no outbox row (it is run again next period anyway)."""
+    Queue(QUEUE, connection=redis()).enqueue(f"app.jobs.tasks.{job}")

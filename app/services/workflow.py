@@ -52,6 +52,18 @@ TRANSITIONS = {
 }
 
 
+# How each audit row reads in a petition's history.
+EVENT_NAMES = {
+    **{name: t.label for name, t in TRANSITIONS.items()},
+    "received": "Tiếp nhận",
+    "viewed_contact": "Xem thông tin liên hệ",
+    "merged_in": "Nhận kiến nghị trùng gộp vào",
+    "escalated": "Nhắc quá hạn, báo cáo tỉnh",
+    "referral_no_reply": "Cơ quan không trả lời đúng hạn",
+    "rated": "Công dân đánh giá",
+}
+
+
 def allowed_actions(petition: Petition) -> list[str]:
     """The actions an officer may take on the petition now (reopen is the citizen's)."""
     return [name for name, t in TRANSITIONS.items() if petition.status in t.sources and name != "reopen"]
