@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
@@ -38,6 +38,15 @@ def error_response(status: int, code: str | None = None, message: str | None = N
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        """PostgreSQL text cannot hold NUL: such input is refused here, clearly, not with a 500."""
+        values = [*request.args.values(), *request.args.keys()]
+        if request.method in ("POST", "PUT", "PATCH"):
+            values += [*request.form.values(), *request.form.keys()]
+        if any("\x00" in value for value in values) or "\x00" in request.path:
+            abort(400)  # answered by the 400 handler of the app, or of the API that was called
+
     for status in (400, 404, 405, 413, 429):
         app.register_error_handler(status, lambda exc, status=status: error_response(status))
 

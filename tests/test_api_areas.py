@@ -123,3 +123,18 @@ def test_healthz_says_which_service_is_down(app):
     assert response.json["status"] == "unavailable"
     assert response.json["database"] == {"ok": True}
     assert response.json["redis"]["ok"] is False
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/areas?parent=%00",
+        "/api/v1/areas/46%00",
+        "/api/v1/boundaries?parent=%00",
+        "/api/v1/locate?lat=16%00&lon=107",
+    ],
+)
+def test_a_nul_byte_is_refused_with_a_json_error_not_a_500(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "bad_request"
