@@ -41,7 +41,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.health import bp as health_bp
     from app.home import bp as home_bp
     from app.jobs.cli import jobs_cli
+    from app.maps import bp as maps_bp
     from app.officer import bp as officer_bp
+    from app.open311 import bp as open311_bp
+    from app.open311.cli import partners_cli
+    from app.openapi import bp as openapi_bp
     from app.petitions import bp as petitions_bp
 
     app.register_blueprint(api_bp)
@@ -50,8 +54,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(petitions_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(officer_bp)
+    app.register_blueprint(maps_bp)
     app.cli.add_command(geodata_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(officers_cli)
+    app.register_blueprint(open311_bp)
+    app.register_blueprint(openapi_bp)
+    app.cli.add_command(partners_cli)
     limits.init_app(app)
     return app

@@ -59,9 +59,13 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = _int("SESSION_IDLE_MINUTES", 30) * 60
         self.SESSION_REFRESH_EACH_REQUEST = True
         self.LOGIN_LIMIT = env.get("LOGIN_LIMIT", "10 per minute;100 per hour")
+        # Open311 reads (GET /open311/v2/…) per client address; POSTs are limited per partner (its own rate).
+        self.OPEN311_READ_LIMIT = env.get("OPEN311_READ_LIMIT", "120 per minute")
         # Where citizens' and officers' notices go: "record" keeps them in the
         # notices table only (the default); other backends plug in app/services/notices.py.
         self.NOTICE_BACKEND = env.get("NOTICE_BACKEND", "record")
+        # Exports larger than this are built by an RQ job with progress and a download link.
+        self.EXPORT_SYNC_MAX = _int("EXPORT_SYNC_MAX", 20000)
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -32,11 +32,36 @@ def _account() -> str:
     return "account:" + (request.form.get("username") or "").strip().lower()
 
 
+def _open311_read_limit() -> str:
+    return current_app.config["OPEN311_READ_LIMIT"]
+
+
+def _partner_limit() -> str:
+    """A partner's own rate (partners.rate_limit); requests without a valid key share the read limit."""
+    from app.open311 import request_partner
+
+    partner = request_partner()
+    return partner.rate_limit if partner else current_app.config["OPEN311_READ_LIMIT"]
+
+
+def _partner() -> str:
+    """Counts a partner's POSTs whatever address they come from; unknown keys share one bucket per address."""
+    from app.open311 import request_partner
+
+    partner = request_partner()
+    return f"partner:{partner.id}" if partner else "open311-no-key:" + get_remote_address()
+
+
 # endpoint → [(limit, exempt_when, key_func or None for the client address)]
 LIMITS = {
     "petitions.create": [(_submit_limit, _only_picking_a_place, None)],
     "auth.login": [(_login_limit, _not_a_post, None), (_login_limit, _not_a_post, _account)],
     "auth.activate": [(_login_limit, _not_a_post, None), (_login_limit, _not_a_post, _account)],
+    "open311.create_request": [(_partner_limit, None, _partner)],
+    **{
+        f"open311.{read}": [(_open311_read_limit, None, None)]
+        for read in ("discovery", "services", "service_definition", "request_list", "request_detail", "token")
+    },
 }
 
 

@@ -10,6 +10,7 @@ as a separate round trip.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, text
 
@@ -237,3 +238,192 @@ def similar_nearby_ids(petition_id: int, radius_m: float, days: int, min_similar
         ),
         {"id": petition_id, "radius_m": radius_m, "days": days, "min_similarity": min_similarity, "limit": limit},
     ).all()
+
+
+# --- Maps and reports: every aggregate is computed in PostGIS ----------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which petitions a map or report counts. province_id/commune_id narrow to an area (scope)."""
+
+    province_id: int | None = None
+    assigned_area_id: int | None = None
+    category: str = ""
+    status: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, alias: str = "p") -> tuple[str, dict]:
+        clauses, params = ["TRUE"], {}
+        for column, value in (
+            ("province_id", self.province_id),
+            ("assigned_area_id", self.assigned_area_id),
+            ("category_code", self.category or None),
+            ("status", self.status or None),
+        ):
+            if value is not None:
+                clauses.append(f"{alias}.{column} = :{column}")
+                params[column] = value
+        if self.since:
+            clauses.append(f"{alias}.created_at >= :since")
+            params["since"] = self.since
+        if self.until:
+            clauses.append(f"{alias}.created_at < :until")
+            params["until"] = self.until
+        return " AND ".join(clauses), params
+
+
+_CHILD_COLUMN = {"province": "province_id", "commune": "commune_id", "village": "village_id"}
+
+
+def choropleth(level: str, parent_id: int | None, selection: Selection, detail: str = "fine") -> dict:
+    """Areas of a level (under a parent, or the whole country) with petition counts, as GeoJSON.
+
+    Provinces and communes use the pre-simplified shapes (area_shapes);
+    villages, drawn one commune at a time, are simplified on the fly.
+    """
+    where, params = selection.where()
+    column = _CHILD_COLUMN[level]
+    if level == "village":
+        shape_join, shape = "", "ST_SimplifyPreserveTopology(a.geom, 0.0002)"
+    else:
+        shape_join, shape = "JOIN area_shapes s ON s.area_id = a.id AND s.detail = :detail", "s.geom"
+    area_filter = "a.parent_id = :parent" if parent_id else "a.level = :level"
+    return db.session.execute(
+        text(
+            f"""SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+                  json_build_object('type', 'Feature',
+                    'properties', json_build_object(
+                      'code', a.code, 'name', a.unit_type || ' ' || a.name, 'count', coalesce(c.n, 0),
+                      'per_1000', CASE WHEN a.population > 0
+                                       THEN round(1000.0 * coalesce(c.n, 0) / a.population, 2) END),
+                    'geometry', ST_AsGeoJSON({shape}, 4)::json) ORDER BY a.code), '[]'::json))
+                FROM areas a
+                JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
+                {shape_join}
+                LEFT JOIN (SELECT p.{column} AS id, count(*) AS n FROM petitions p WHERE {where} GROUP BY 1) c
+                  ON c.id = a.id
+                WHERE {area_filter} AND a.level = :level"""
+        ),
+        {**params, "parent": parent_id, "level": level, "detail": detail},
+    ).scalar_one()
+
+
+def heat_cells(selection: Selection, cell_deg: float) -> list[tuple[float, float, int]]:
+    """Petitions binned on a grid (cell centre lon, lat, count): a heatmap's data without the points."""
+    where, params = selection.where()
+    return db.session.execute(
+        text(
+            f"""SELECT round(CAST((floor(ST_X(p.location) / :cell) + 0.5) * :cell AS numeric), 5)::float8,
+                       round(CAST((floor(ST_Y(p.location) / :cell) + 0.5) * :cell AS numeric), 5)::float8, count(*)
+                FROM petitions p WHERE {where} AND p.location IS NOT NULL GROUP BY 1, 2"""
+        ),
+        {**params, "cell": cell_deg},
+    ).all()
+
+
+def petition_points(selection: Selection, limit: int = 2000):
+    """The newest petitions with a point (id, code, title, category, status, lon, lat) for markers."""
+    where, params = selection.where()
+    return db.session.execute(
+        text(
+            f"""SELECT p.id, p.tracking_code, coalesce(p.public_title, p.title) AS title, p.category_code,
+                       p.status, ST_X(p.location) AS lon, ST_Y(p.location) AS lat
+                FROM petitions p WHERE {where} AND p.location IS NOT NULL
+                ORDER BY p.created_at DESC LIMIT :limit"""
+        ),
+        {**params, "limit": limit},
+    ).all()
+
+
+def counts_by(selection: Selection, column: str) -> list[tuple]:
+    """Petitions grouped by an area level or by category: (key, name, total, open, resolved, overdue)."""
+    where, params = selection.where()
+    if column == "category_code":
+        key, name, join = "p.category_code", "cat.name_vi", "JOIN categories cat ON cat.code = p.category_code"
+    else:
+        key, name, join = "a.code", "a.unit_type || ' ' || a.name", f"JOIN areas a ON a.id = p.{column}"
+    return db.session.execute(
+        text(
+            f"""SELECT {key}, {name}, count(*),
+                       count(*) FILTER (WHERE p.status = ANY(:open)),
+                       count(*) FILTER (WHERE p.status = 'resolved'),
+                       count(*) FILTER (WHERE p.status = ANY(:open) AND p.due_at < now())
+                FROM petitions p {join} WHERE {where} GROUP BY 1, 2 ORDER BY 3 DESC, 1"""
+        ),
+        {**params, "open": list(OPEN_STATUSES)},
+    ).all()
+
+
+def weekly_trend(selection: Selection) -> list[tuple]:
+    """Petitions received per week (Vietnam time): (monday, count)."""
+    where, params = selection.where()
+    return db.session.execute(
+        text(
+            f"""SELECT date_trunc('week', p.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, count(*)
+                FROM petitions p WHERE {where} GROUP BY 1 ORDER BY 1"""
+        ),
+        params,
+    ).all()
+
+
+def summary(selection: Selection) -> dict:
+    """Received, accepted, resolved, rejected, open overdue, and median days to resolve."""
+    where, params = selection.where()
+    row = db.session.execute(
+        text(
+            f"""SELECT count(*) AS received,
+                       count(*) FILTER (WHERE p.status NOT IN ('received', 'rejected', 'forwarded')) AS accepted,
+                       count(*) FILTER (WHERE p.status = 'resolved') AS resolved,
+                       count(*) FILTER (WHERE p.status = 'rejected') AS rejected,
+                       count(*) FILTER (WHERE p.status = ANY(:open) AND p.due_at < now()) AS overdue,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM p.status_changed_at
+                         - p.created_at) / 86400) FILTER (WHERE p.status = 'resolved') AS median_days,
+                       avg(CASE WHEN p.satisfied THEN 1.0 WHEN NOT p.satisfied THEN 0.0 END) AS satisfaction
+                FROM petitions p WHERE {where}"""
+        ),
+        {**params, "open": list(OPEN_STATUSES)},
+    ).one()
+    return dict(row._mapping)
+
+
+def on_time_share(selection: Selection) -> float | None:
+    """Of the answers given, the share given before the deadline (from the audit trail)."""
+    where, params = selection.where()
+    return db.session.execute(
+        text(
+            f"""SELECT avg(CASE WHEN (e.data ->> 'on_time')::boolean THEN 1.0 ELSE 0.0 END)
+                FROM audit_events e JOIN petitions p ON p.id = e.petition_id
+                WHERE e.action = 'resolve' AND {where}"""
+        ),
+        params,
+    ).scalar()
+
+
+def export_rows(selection: Selection, with_contact: bool, batch: int = 2000):
+    """The selected petitions for an export, streamed from a server-side cursor, newest first."""
+    where, params = selection.where()
+    contact = ", p.contact_name, p.contact_phone" if with_contact else ""
+    result = db.session.execute(
+        text(
+            f"""SELECT p.tracking_code, p.created_at, p.status, p.category_code,
+                       coalesce(p.public_title, p.title) AS title, coalesce(p.public_body, p.body) AS body,
+                       v.code AS village_code, v.unit_type || ' ' || v.name AS village,
+                       c.code AS commune_code, c.unit_type || ' ' || c.name AS commune,
+                       pr.code AS province_code, pr.unit_type || ' ' || pr.name AS province,
+                       p.geotag_method, ST_X(p.location) AS lon, ST_Y(p.location) AS lat, p.supporters,
+                       p.due_at, p.channel{contact}
+                FROM petitions p
+                LEFT JOIN areas v ON v.id = p.village_id LEFT JOIN areas c ON c.id = p.commune_id
+                LEFT JOIN areas pr ON pr.id = p.province_id
+                WHERE {where} ORDER BY p.created_at DESC, p.id DESC"""
+        ).execution_options(yield_per=batch),
+        params,
+    )
+    yield from result.mappings()
+
+
+def count(selection: Selection) -> int:
+    where, params = selection.where()
+    return db.session.execute(text(f"SELECT count(*) FROM petitions p WHERE {where}"), params).scalar_one()

@@ -208,14 +208,11 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def phone(chromium, live_server):
-    """A phone-sized page that may reach only the portal; it records any other request."""
+def guarded_page(chromium, live_server, **context_options):
+    """A page that may reach only the portal; it records (and refuses) any other request."""
     from urllib.parse import urlparse
 
-    context = chromium.new_context(
-        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN"
-    )
+    context = chromium.new_context(**context_options)
     page = context.new_page()
     page.outside_requests = []
     portal = urlparse(live_server.config["LIVE_URL"]).netloc
@@ -230,5 +227,28 @@ def phone(chromium, live_server):
     context.route("**/*", guard)
     page.dialogs = []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    return page
+
+
+@pytest.fixture
+def phone(chromium, live_server):
+    """A phone-sized page with no outside network."""
+    page = guarded_page(
+        chromium,
+        live_server,
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="vi-VN",
+    )
     yield page
-    context.close()
+    page.context.close()
+
+
+@pytest.fixture
+def desktop(chromium, live_server):
+    """An office PC's page with no outside network."""
+    page = guarded_page(chromium, live_server, viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    yield page
+    page.context.close()

@@ -174,3 +174,59 @@ def test_an_officer_accepts_and_answers_and_the_citizen_sees_the_answer(chromium
     citizen.screenshot(path=str(ARTIFACTS / "status-answered-phone.png"), full_page=True)
     page.close()
     citizen.close()
+
+
+def test_provincial_staff_see_the_province_map_and_report_with_layers_and_legend(desktop, live_server):
+    from sqlalchemy import text
+
+    from app.services.accounts import create_officer
+    from app.services.petitions import Submission, submit
+    from tests.factories import PASSWORD
+
+    with live_server.app_context():
+        create_officer("can.bo.tinh", "province", "46", PASSWORD)
+        points = db.session.execute(
+            text(
+                "SELECT ST_X(label_point), ST_Y(label_point) FROM areas WHERE level = 'village' ORDER BY code LIMIT 60"
+            )
+        ).all()
+        for i, (lon, lat) in enumerate(points):
+            submit(
+                Submission(
+                    title=f"Kiến nghị thử {i}",
+                    body="Nội dung kiến nghị thử nghiệm.",
+                    category=("roads", "environment", "healthcare")[i % 3],
+                    lon=lon,
+                    lat=lat,
+                    location_source="gps",
+                )
+            )
+        db.session.commit()
+        in_province = db.session.execute(
+            text("SELECT count(*) FROM petitions p JOIN areas a ON a.id = p.province_id WHERE a.code = '46'")
+        ).scalar()
+        db.session.remove()
+    base = live_server.config["LIVE_URL"]
+    page = desktop
+    page.goto(f"{base}/login")
+    page.fill("#username", "can.bo.tinh")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+    page.goto(f"{base}/officer/map")
+    expect(page.locator(".leaflet-container")).to_be_visible()
+    layers = page.locator(".leaflet-control-layers")
+    expect(layers).to_contain_text("Số kiến nghị")
+    expect(layers).to_contain_text("Mật độ kiến nghị (heatmap)")
+    expect(layers).to_contain_text("Lĩnh vực: Giao thông, hạ tầng")
+    expect(page.locator(".map-legend")).to_contain_text("Kiến nghị — Thành phố Huế")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "province-map-desktop.png"), full_page=True)
+
+    page.goto(f"{base}/officer/report")
+    expect(page.locator("#kpi-received")).to_have_text(str(in_province))  # the same count as the database
+    expect(page.locator(".report .leaflet-container")).to_be_visible()
+    expect(page.locator("#by-category")).to_contain_text("Giao thông, hạ tầng")
+    page.screenshot(path=str(ARTIFACTS / "province-report-desktop.png"), full_page=True)
+    page.pdf(path=str(ARTIFACTS / "province-report-a4.pdf"), format="A4", print_background=True)
+    assert page.outside_requests == []

@@ -22,6 +22,7 @@ from shapely.geometry import MultiPoint, MultiPolygon
 from sqlalchemy import text
 
 from app.extensions import db
+from app.geodata import shapes
 from app.geodata.features import LEVELS, AreaFeature
 from app.geodata.readers import GeodataError
 from app.models.area import PARENT_LEVEL
@@ -56,6 +57,8 @@ def import_features(
         _upsert(level, generation_id, report, problems)
         if problems:
             raise GeodataError(problems)
+    if any(report.inserted[level] or report.updated[level] for level in ("province", "commune")):
+        shapes.rebuild(generation_id)  # the maps' simplified boundaries follow
     return report
 
 

@@ -7,9 +7,11 @@ from contextlib import contextmanager
 
 from flask import has_app_context
 
+from app import spatial
 from app.extensions import db
-from app.models import Petition
-from app.services import notices, outbox, petition_photos, reminders
+from app.models import Petition, User
+from app.services import aggregates, export_jobs, exports, notices, outbox, petition_photos, reminders
+from app.storage import current_storage
 
 _app = None
 
@@ -52,3 +54,26 @@ def remind_overdue() -> None:
     with _app_context():
         reminders.run()
         db.session.commit()
+
+
+def build_export(user_id: int, args: dict, fmt: str, with_contact: bool) -> str | None:
+    """Write a large export to storage, reporting progress; returns its storage key."""
+    with _app_context():
+        user = db.session.get(User, user_id)
+        if user is None:
+            return None
+        sel = aggregates.selection_from_args(user, args)  # the officer's own scope, re-applied
+        total = spatial.count(sel)
+        rows = _counted(spatial.export_rows(sel, with_contact), total)
+        data = "".join(exports.chunks(fmt, rows, with_contact)).encode("utf-8")
+        key = export_jobs.storage_key(fmt)
+        current_storage().put(key, data)
+        export_jobs.report_progress(total, total)
+        return key
+
+
+def _counted(rows, total: int):
+    for done, row in enumerate(rows, start=1):
+        if done % export_jobs.PROGRESS_EVERY == 0:
+            export_jobs.report_progress(done, total)
+        yield row

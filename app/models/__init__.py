@@ -3,6 +3,7 @@
 from app.models.area import Area, Generation
 from app.models.audit import AuditEvent
 from app.models.outbox import OutboxJob
+from app.models.partner import Partner
 from app.models.petition import Category, Petition, PetitionAnswer, PetitionPhoto, PetitionSupport
 from app.models.user import User
 from app.models.workflow import DeadlineRule, Holiday, Notice, Referral
@@ -16,6 +17,7 @@ __all__ = [
     "Holiday",
     "Notice",
     "OutboxJob",
+    "Partner",
     "Petition",
     "PetitionAnswer",
     "PetitionPhoto",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.area import Area
+from app.models.partner import Partner
 
 STATUS_NAMES = {
     "received": "Đã tiếp nhận",
@@ -80,8 +81,10 @@ class Petition(db.Model):
     public_title: Mapped[str | None] = mapped_column(String(200))
     public_body: Mapped[str | None] = mapped_column(Text)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
 
     category: Mapped[Category] = relationship()
+    partner: Mapped[Partner | None] = relationship()
     village: Mapped[Area | None] = relationship(foreign_keys=[village_id])
     commune: Mapped[Area | None] = relationship(foreign_keys=[commune_id])
     province: Mapped[Area | None] = relationship(foreign_keys=[province_id])

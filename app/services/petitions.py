@@ -51,6 +51,7 @@ class Submission:
     channel: str = "web"  # web | api | hotline | paper | voter_meeting | …
     photos: list[PhotoUpload] = field(default_factory=list)
     filed_by_id: int | None = None  # the officer who filed it on a citizen's behalf
+    partner_id: int | None = None  # the partner system that sent it (Open311)
     actor_label: str = "citizen"  # who filed it, for the audit trail
 
 
@@ -122,6 +123,7 @@ def submit(sub: Submission) -> Submitted:
         "consent_at": datetime.now(UTC),
         "due_at": deadlines.due("received", sub.category, datetime.now(UTC)),
         "filed_by_id": sub.filed_by_id,
+        "partner_id": sub.partner_id,
         "actor_label": sub.actor_label,
         "lon": lon,
         "lat": lat,

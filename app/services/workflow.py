@@ -143,7 +143,8 @@ def _resolve(petition, actor, note, answer: str = ""):
     db.session.add(entry)
     db.session.flush()
     outbox.add("notify_citizen", petition.id, "answered")
-    return {"answer_id": entry.id}
+    on_time = petition.due_at is None or datetime.now(UTC) <= petition.due_at
+    return {"answer_id": entry.id, "on_time": on_time}
 
 
 def _forward(petition, actor, note, area_code: str = ""):

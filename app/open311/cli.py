@@ -1,0 +1,55 @@
+"""`flask partners …`: partner systems of the Open311 API and their keys."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.services import partners
+from app.services.partners import PartnerError
+
+partners_cli = AppGroup("partners", help="Partner systems of the Open311 API (/open311/v2/) and their API keys.")
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@partners_cli.command("create")
+@click.argument("name")
+@click.option("--rate", default=partners.DEFAULT_RATE, show_default=True, help="POSTs allowed to this partner.")
+def create(name, rate):
+    """Create a partner and print its API key (once)."""
+    try:
+        partner, api_key = partners.create(name, rate)
+    except PartnerError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"Created partner {partner.name} (rate limit {partner.rate_limit})")
+    click.echo(f"API key: {api_key}")
+    click.echo("Warning: keep this key now; it is stored only as a hash and will not be shown again.", err=True)
+
+
+@partners_cli.command("revoke")
+@click.argument("name")
+def revoke(name):
+    """Revoke a partner's API key; its petitions stay."""
+    try:
+        partner = partners.revoke(name)
+    except PartnerError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"Revoked partner {partner.name}")
+
+
+@partners_cli.command("list")
+def list_():
+    """List the partners (never their keys)."""
+    for partner in partners.listing():
+        state = "active" if partner.active else f"revoked {partner.revoked_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{partner.name}\t{partner.rate_limit}\t{state}\tcreated {partner.created_at:%Y-%m-%d %H:%M}")

@@ -1,0 +1,110 @@
+"""What maps, reports and exports count: a selection of petitions within the officer's scope."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask import abort
+
+from app import spatial
+from app.models import Area, User
+from app.models.petition import STATUS_NAMES
+from app.services.workdays import VIETNAM
+from app.spatial import Selection
+
+PUBLIC_MIN_COUNT = 5  # areas with fewer petitions are not shown on the public map
+
+
+@dataclass(frozen=True)
+class Period:
+    since: date | None = None
+    until: date | None = None
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        start = datetime.combine(self.since, time.min, VIETNAM) if self.since else None
+        end = datetime.combine(self.until + timedelta(days=1), time.min, VIETNAM) if self.until else None
+        return start, end
+
+
+def selection(
+    user: User | None, *, province: Area | None = None, category: str = "", status: str = "", period: Period = Period()
+) -> Selection:
+    """The petitions this user may count, narrowed by the filters (a province only for central staff)."""
+    since, until = period.bounds()
+    common = {"category": category, "status": status, "since": since, "until": until}
+    if user is None:  # the public: aggregates only, any area
+        return Selection(province_id=province.id if province else None, **common)
+    if user.role == "commune":
+        return Selection(assigned_area_id=user.area_id, **common)
+    if user.role == "province":
+        if province is not None and province.id != user.area_id:
+            abort(404)
+        return Selection(province_id=user.area_id, **common)
+    return Selection(province_id=province.id if province else None, **common)
+
+
+WEEKS_BACK = 104  # the week slider reaches two years back
+
+
+def period_from_args(args: Mapping[str, str]) -> Period:
+    """The period of a query string: a week (weeks back from this one) wins over since/until dates."""
+    week = args.get("week", "")
+    if week.isdigit() and int(week) <= WEEKS_BACK:
+        monday = date.today() - timedelta(days=date.today().weekday(), weeks=int(week))
+        return Period(monday, monday + timedelta(days=6))
+    return Period(_date(args.get("since")), _date(args.get("until")))
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None  # a mangled date is no filter
+
+
+def selection_from_args(user: User | None, args: Mapping[str, str]) -> Selection:
+    """The selection a query string asks for, within the user's scope (404 for an unknown area)."""
+    province = None
+    if args.get("province"):
+        province = spatial.area_by_code(args["province"])
+        if province is None or province.level != "province":
+            abort(404)
+    status = args.get("status", "")
+    return selection(
+        user,
+        province=province,
+        category=args.get("category", ""),
+        status=status if status in STATUS_NAMES else "",
+        period=period_from_args(args),
+    )
+
+
+def public_collection(collection: dict) -> dict:
+    """Hide the counts of areas with fewer than a handful of petitions (they could point to a person)."""
+    for feature in collection["features"]:
+        props = feature["properties"]
+        if props["count"] < PUBLIC_MIN_COUNT:
+            props["count"], props["per_1000"] = 0, None
+    return collection
+
+
+def report(sel: Selection, level: str) -> dict:
+    """The numbers of a report: summary, per area and per category tables, top villages, weekly trend."""
+    return {
+        "summary": spatial.summary(sel),
+        "on_time": spatial.on_time_share(sel),
+        "by_area": spatial.counts_by(
+            sel, {"country": "province_id", "province": "commune_id", "commune": "village_id"}[level]
+        ),
+        "by_category": spatial.counts_by(sel, "category_code"),
+        "top_villages": spatial.counts_by(sel, "village_id")[:10],
+        "trend": spatial.weekly_trend(sel),
+    }
+
+
+def replace_category(sel: Selection, category: str) -> Selection:
+    from dataclasses import replace
+
+    return replace(sel, category=category)

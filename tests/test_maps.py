@@ -1,0 +1,230 @@
+"""Maps, reports and exports: counts equal the rows, scope holds, citizen text stays inert."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+import shapely
+from sqlalchemy import select, text
+
+from app import spatial
+from app.extensions import db
+from app.geodata.importer import import_features
+from app.models import AuditEvent
+from tests.factories import log_in, mini_geography, officer, petition_in, slice_communes
+
+XSS = "<img src=x onerror=alert(1)>"
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def world(app_ctx):
+    import_features(mini_geography(), "2025")  # province 99 beside 46
+    a, b = slice_communes(2)
+    at = dict(
+        db.session.execute(
+            text("SELECT code, ARRAY[ST_X(label_point), ST_Y(label_point)] FROM areas WHERE code IN (:a, :b)"),
+            {"a": a, "b": b},
+        ).all()
+    )
+
+    def point(code):
+        return {"lon": at[code][0], "lat": at[code][1], "chosen_code": None, "location_source": "gps"}
+
+    made = {
+        "a_roads": [petition_in(a, **point(a)) for _ in range(3)],
+        "a_water": [petition_in(a, category="power_water", title="Mất nước sinh hoạt", **point(a))],
+        "b_xss": [petition_in(b, title=XSS, body=FORMULA + " và nội dung thêm", **point(b))],
+        "other": [petition_in("99001")],
+    }
+    made["a_water"][0].created_at -= timedelta(days=60)
+    db.session.flush()
+    return {
+        "a": a,
+        "b": b,
+        **made,
+        "officer_a": officer("commune", a),
+        "province_46": officer("province", "46"),
+        "province_99": officer("province", "99"),
+        "central": officer("central"),
+    }
+
+
+def feature_counts(collection) -> dict[str, int]:
+    return {f["properties"]["code"]: f["properties"]["count"] for f in collection["features"]}
+
+
+def test_commune_counts_on_the_map_equal_the_rows(world):
+    province = spatial.area_by_code("46")
+    counts = feature_counts(spatial.choropleth("commune", province.id, spatial.Selection(province_id=province.id)))
+    expected = dict(
+        db.session.execute(
+            text(
+                "SELECT c.code, count(p.id) FROM areas c LEFT JOIN petitions p ON p.commune_id = c.id "
+                "WHERE c.parent_id = :p GROUP BY c.code"
+            ),
+            {"p": province.id},
+        ).all()
+    )
+    assert counts == expected
+    assert counts[world["a"]] == 4 and counts[world["b"]] == 1
+
+
+def test_counts_by_category_and_period_equal_the_rows(world):
+    province = spatial.area_by_code("46")
+    sel = spatial.Selection(province_id=province.id)
+    by_category = {row[0]: row[2] for row in spatial.counts_by(sel, "category_code")}
+    assert by_category == {"roads": 4, "power_water": 1}
+    recent = spatial.Selection(province_id=province.id, since=world["a_roads"][0].created_at - timedelta(days=1))
+    assert spatial.summary(recent)["received"] == 4  # the 60-day-old one is outside the period
+    assert sum(n for _, n in spatial.weekly_trend(sel)) == 5
+
+
+def test_heat_cells_add_up_to_the_petitions_with_a_point(world, client):
+    province = spatial.area_by_code("46")
+    cells = spatial.heat_cells(spatial.Selection(province_id=province.id), 0.005)
+    with_point = db.session.execute(
+        text("SELECT count(*) FROM petitions WHERE province_id = :p AND location IS NOT NULL"), {"p": province.id}
+    ).scalar()
+    assert sum(n for _, _, n in cells) == with_point
+
+
+def test_a_provincial_officer_cannot_get_another_province_s_map_report_or_export(client, world):
+    log_in(client, world["province_46"])
+    for url in ("/officer/map?province=99", "/officer/report?province=99", "/officer/export.csv?province=99"):
+        assert client.get(url).status_code == 404, url
+    html = client.get("/officer/report").get_data(as_text=True)
+    assert "Phường" in html or "Xã" in html
+    exported = client.get("/officer/export.csv").get_data(as_text=True)
+    assert world["other"][0].display_code not in exported
+    assert world["a_roads"][0].display_code in exported
+
+
+def test_a_commune_officer_s_map_and_export_hold_only_their_commune(client, world):
+    log_in(client, world["officer_a"])
+    page = client.get("/officer/map").get_data(as_text=True)
+    assert "Đèn đường hỏng" in page and "Mất nước sinh hoạt" in page
+    assert "&lt;img" not in page  # commune b's petition is not on it
+    exported = list(csv.reader(io.StringIO(client.get("/officer/export.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(exported) == 1 + 4
+
+
+def test_markup_in_a_title_is_escaped_in_the_map_popup(client, world):
+    log_in(client, officer("commune", world["b"]))
+    page = client.get("/officer/map").get_data(as_text=True)
+    assert XSS not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_csv_export_opens_in_excel_and_neutralises_formulas(client, world):
+    log_in(client, world["province_46"])
+    response = client.get("/officer/export.csv")
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode()) and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    bad = next(r for r in rows if r["Mã xã"] == world["b"])
+    assert bad["Nội dung"].startswith("'=cmd|")
+    assert bad["Tiêu đề"] == XSS  # text, as typed: a spreadsheet does not run markup
+    assert "Họ tên người gửi" not in rows[0]
+
+
+def test_personal_data_is_exported_only_on_request_by_roles_allowed_and_audited(client, world):
+    log_in(client, world["province_46"])
+    rows = list(csv.DictReader(io.StringIO(client.get("/officer/export.csv?contact=1").get_data().decode("utf-8-sig"))))
+    assert {r["Điện thoại"] for r in rows} == {"0912345678"}
+    audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "exported_contact")).all()
+    assert [a.actor_id for a in audited] == [world["province_46"].id]
+
+
+def test_central_staff_never_export_personal_data(client, world):
+    log_in(client, world["central"])
+    rows = list(csv.DictReader(io.StringIO(client.get("/officer/export.csv?contact=1").get_data().decode("utf-8-sig"))))
+    assert rows and "Điện thoại" not in rows[0]
+
+
+def test_geojson_export_has_a_point_per_petition(client, world):
+    log_in(client, world["officer_a"])
+    collection = json.loads(client.get("/officer/export.geojson").get_data(as_text=True))
+    assert len(collection["features"]) == 4
+    assert all("contact_phone" not in f["properties"] for f in collection["features"])
+
+
+def test_the_public_map_shows_aggregates_only_and_hides_small_counts(client, world):
+    page = client.get("/map?province=46").get_data(as_text=True)
+    assert "Đèn đường hỏng" not in page and "&lt;img" not in page and XSS not in page
+    counts = {int(n) for n in re.findall(r'"count": (\d+)', page)}
+    assert counts <= {0}  # 4 and 1 petitions are both under the threshold of 5
+
+
+def test_the_public_scorecard_of_a_commune(client, world):
+    from app.services.workflow import act
+
+    for p in world["a_roads"] + world["a_water"]:
+        act(p, "accept", world["officer_a"])
+        act(p, "resolve", world["officer_a"], answer="Đã xử lý.")
+    petition_in(world["a"])
+    html = client.get(f"/scorecard/{world['a']}").get_data(as_text=True)
+    assert re.search(r'id="received">5<', html) and re.search(r'id="resolved">4<', html)
+    assert re.search(r'id="on-time">100%<', html)
+
+
+def test_maps_load_nothing_from_outside_the_portal(client, world):
+    log_in(client, world["province_46"])
+    for url in ("/officer/map", "/officer/report", "/map", "/map?province=46"):
+        page = client.get(url).get_data(as_text=True)
+        assert not re.search(r'(src|href)="(https?:)?//', page), url
+        assert "/static/vendor/leaflet/leaflet.js" in page
+
+
+def test_simplified_communes_still_share_their_edges(app_ctx):
+    province = spatial.area_by_code("46")
+    for detail in ("fine", "coarse"):
+        shapes = [
+            shapely.from_wkb(bytes(w))
+            for w in db.session.execute(
+                text(
+                    "SELECT ST_AsBinary(s.geom) FROM area_shapes s JOIN areas a ON a.id = s.area_id "
+                    "WHERE a.parent_id = :p AND s.detail = :d"
+                ),
+                {"p": province.id, "d": detail},
+            ).scalars()
+        ]
+        assert len(shapes) == 40
+        assert shapely.coverage_is_valid(shapes), detail
+
+
+def test_a_large_export_is_built_by_a_job_with_progress_and_a_download_for_its_owner_only(
+    app, client, world, monkeypatch
+):
+    from rq import SimpleWorker
+
+    from app.redis_conn import redis
+
+    monkeypatch.setitem(app.config, "EXPORT_SYNC_MAX", 2)
+    log_in(client, world["province_46"])
+    started = client.get("/officer/export.csv?category=roads")
+    assert started.status_code == 303
+    progress_url = started.headers["Location"]
+    assert "<progress" in client.get(progress_url).get_data(as_text=True)
+
+    SimpleWorker(["default"], connection=redis()).work(burst=True)
+    page = client.get(progress_url).get_data(as_text=True)
+    download = re.search(r'id="download" href="([^"]+)"', page).group(1)
+    rows = list(csv.DictReader(io.StringIO(client.get(download).get_data().decode("utf-8-sig"))))
+    roads_46 = db.session.execute(
+        text(
+            "SELECT count(*) FROM petitions p JOIN areas a ON a.id = p.province_id "
+            "WHERE a.code = '46' AND p.category_code = 'roads'"
+        )
+    ).scalar()
+    assert len(rows) == roads_46 == 4 and {r["Lĩnh vực"] for r in rows} == {"roads"}
+
+    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
+    log_in(client, world["central"])
+    assert client.get(progress_url).status_code == 404
+    assert client.get(download).status_code == 404
