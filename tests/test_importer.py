@@ -168,3 +168,51 @@ def test_cli_load_dry_run_writes_nothing(runner, tmp_path):
     assert "Dry run: nothing was written." in result.output
     assert re.search(r"village\s+6 new", result.output)
     assert count_areas() == before
+
+
+def test_a_geopackage_loads_like_geojson(app_ctx, tmp_path):
+    import numpy as np
+    import pyogrio.raw
+    import shapely
+
+    features = mini_geography()
+    path = tmp_path / "mini.gpkg"
+    pyogrio.raw.write(
+        path,
+        geometry=np.array([shapely.to_wkb(f.geometry) for f in features], dtype=object),
+        field_data=[
+            np.array([f.code for f in features]),
+            np.array([f.name for f in features]),
+            np.array([f.unit_type for f in features]),
+            np.array([f.parent_code or "" for f in features]),
+        ],
+        fields=["code", "name", "unit_type", "parent_code"],
+        geometry_type="Unknown",
+        crs="EPSG:4326",
+        driver="GPKG",
+    )
+    read = read_features(path)
+    assert [(f.level, f.code, f.name, f.unit_type, f.parent_code) for f in read] == [
+        (f.level, f.code, f.name, f.unit_type, f.parent_code) for f in features
+    ]
+    report = import_features(read, "from-gpkg")
+    assert (report.inserted["province"], report.inserted["commune"], report.inserted["village"]) == (1, 2, 6)
+
+
+def test_a_file_in_another_projection_is_refused_by_name(app_ctx, tmp_path):
+    bad = tmp_path / "utm.geojson"
+    bad.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32648"}},
+                "features": [],
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(GeodataError) as refused:
+        read_features(bad)
+    assert refused.value.problems == [
+        f"{bad}: coordinates must be WGS84 longitude/latitude, not urn:ogc:def:crs:EPSG::32648"
+    ]

@@ -104,17 +104,17 @@ def _read_geojson(path: Path):
 
 
 def _read_ogr(path: Path):
-    import pyogrio
+    import pyogrio.errors
+    import pyogrio.raw
 
     try:
-        info = pyogrio.read_info(path)
-        crs = info.get("crs") or ""
-        if crs and crs not in ("EPSG:4326", "OGC:CRS84"):
-            raise GeodataError([f"{path}: coordinates must be WGS84 longitude/latitude, not {crs}"])
-        _, _, geometries, field_data = pyogrio.read(path)
-    except pyogrio.errors.DataSourceError as exc:
+        meta, _, geometries, field_data = pyogrio.raw.read(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise GeodataError([f"{path}: cannot read the file ({exc})"]) from None
-    names = list(info["fields"])
+    crs = meta.get("crs") or ""
+    if crs and crs not in ("EPSG:4326", "OGC:CRS84"):
+        raise GeodataError([f"{path}: coordinates must be WGS84 longitude/latitude, not {crs}"])
+    names = list(meta["fields"])
     for row, wkb in enumerate(geometries):
         properties = {name: _plain(field_data[i][row]) for i, name in enumerate(names)}
         yield properties, (shapely.from_wkb(wkb) if wkb is not None else None)
