@@ -228,3 +228,12 @@ def test_a_large_export_is_built_by_a_job_with_progress_and_a_download_for_its_o
     log_in(client, world["central"])
     assert client.get(progress_url).status_code == 404
     assert client.get(download).status_code == 404
+
+
+def test_central_staff_see_the_country_by_commune_and_by_province(client, world):
+    log_in(client, world["central"])
+    page = client.get("/officer/map").get_data(as_text=True)
+    layer_names = [json.dumps(name)[1:-1] for name in ("Theo tỉnh, thành phố", "Số kiến nghị")]  # as in the JS
+    assert all(name in page for name in layer_names)
+    province = spatial.choropleth("province", None, spatial.Selection(), detail="coarse")
+    assert feature_counts(province) == {"46": 5, "99": 1}

@@ -136,11 +136,17 @@ def area_map(
     heat: list | None = None,
     heat_by_category: dict | None = None,
     bounds=None,
+    coarser: dict | None = None,
 ) -> RenderedMap:
-    """Areas shaded by their petition counts (and per 1,000 residents), with optional heat layers."""
+    """Areas shaded by their petition counts (and per 1,000 residents), with optional heat layers.
+
+    coarser: the same counts for the level above (provinces under a national commune map).
+    """
     m = _new_map(assets, tiles, attribution, bounds or _bounds_of(collection))
     layer, breaks = choropleth_layer(collection, "Số kiến nghị", "count")
     layer.add_to(m)
+    if coarser is not None:
+        choropleth_layer(coarser, "Theo tỉnh, thành phố", "count", show=False)[0].add_to(m)
     if per_capita:
         choropleth_layer(collection, "Trên 1.000 dân", "per_1000", show=False)[0].add_to(m)
     if heat:

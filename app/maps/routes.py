@@ -77,15 +77,17 @@ def officer_map():
 
 
 def _area_map(sel, province, commune, names):
+    coarser = None
     if commune is not None:  # one commune's villages
         collection = spatial.choropleth("village", commune.id, sel)
         title = f"{commune.unit_type} {commune.name}"
     elif province is not None:
         collection = spatial.choropleth("commune", province.id, sel, detail="fine")
         title = f"{province.unit_type} {province.name}"
-    else:  # the country, by commune, with coarse shapes
+    else:  # the country, by commune, with coarse shapes; provinces as a second layer
         collection = spatial.choropleth("commune", None, sel, detail="coarse")
         title = "Toàn quốc"
+        coarser = spatial.choropleth("province", None, sel, detail="coarse")
     heat = spatial.heat_cells(sel, HEAT_CELL_DEG if province else HEAT_CELL_DEG * 4)
     by_category = {}
     if province is not None:
@@ -94,7 +96,13 @@ def _area_map(sel, province, commune, names):
             if cells:
                 by_category[name] = cells
     rendered = builders.area_map(
-        _assets(), collection, title=f"Kiến nghị — {title}", heat=heat, heat_by_category=by_category, **_tiles()
+        _assets(),
+        collection,
+        title=f"Kiến nghị — {title}",
+        heat=heat,
+        heat_by_category=by_category,
+        coarser=coarser,
+        **_tiles(),
     )
     return rendered, title
 
