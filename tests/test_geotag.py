@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from shapely.geometry import Point
+from sqlalchemy import select
 
 from app.extensions import db
+from app.geodata.features import AreaFeature
 from app.geodata.importer import import_features
 from app.services.geotag import InvalidPoint, geotag, parse_point
 from tests.factories import mini_geography
@@ -115,3 +118,36 @@ def test_every_village_point_of_the_slice_geotags_to_that_village(app_ctx):
     ).one()
     assert total > 500
     assert misplaced == 0
+
+
+def test_after_a_boundary_change_open_petitions_move_to_the_new_areas_and_closed_ones_stay(app_ctx, runner):
+    from app.models import Petition
+    from app.services.petitions import Submission, submit
+
+    import_features(mini_geography(), "mini", make_current=True)
+    results = [
+        submit(
+            Submission(
+                title="Cống tắc", body="Cống thoát nước bị tắc lâu ngày.", category="roads", lon=105.031, lat=20.049
+            )
+        )
+        for _ in range(2)
+    ]
+    first, second = (
+        db.session.scalar(select(Petition).where(Petition.tracking_code == r.tracking_code)) for r in results
+    )
+    second.status = "resolved"
+    db.session.flush()
+    # The new generation: the same province and communes, villages re-drawn around other points.
+    new = [f for f in mini_geography() if f.level != "village"] + [
+        *(AreaFeature("village", "99001901", "Mới", "Thôn", "99001", Point(105.02, 20.04), 100, "new"),),
+        *(AreaFeature("village", "99001902", "Bắc", "Thôn", "99001", Point(105.05, 20.15), 100, "new"),),
+        *(AreaFeature("village", "99002901", "Đông", "Tổ dân phố", "99002", Point(105.15, 20.1), 100, "new"),),
+    ]
+    import_features(new, "mini-2026")
+    result = runner.invoke(args=["geodata", "regeotag", "--generation", "mini-2026"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("1 petitions placed")
+    db.session.expire_all()
+    assert first.village.code == "99001901" and first.village.generation.name == "mini-2026"
+    assert second.village.code == "99001001" and second.village.generation.name == "mini"  # kept where filed

@@ -116,3 +116,21 @@ def status():
         click.echo("No geography loaded.")
     for name, current, level, count in rows:
         click.echo(f"{name}{' (current)' if current else ''}\t{level}\t{count}")
+
+
+@geodata_cli.command("regeotag")
+@click.option("--generation", help="Boundary generation to place petitions in (default: the current one).")
+@click.option("--all", "everything", is_flag=True, help="Closed petitions too (by default only open ones move).")
+def regeotag(generation, everything):
+    """Place petitions in the areas of a (new) boundary generation, after a boundary change."""
+    from app import spatial
+
+    name = generation or _default_generation()
+    gen_id = db.session.execute(text("SELECT id FROM generations WHERE name = :n"), {"n": name}).scalar()
+    if gen_id is None:
+        click.echo(f"No generation named {name}.", err=True)
+        sys.exit(1)
+    started = time.perf_counter()
+    moved = spatial.regeotag(gen_id, open_only=not everything)
+    db.session.commit()
+    click.echo(f"{moved} petitions placed in generation {name} in {time.perf_counter() - started:.1f} s")
