@@ -231,6 +231,9 @@ def similar_nearby_ids(petition_id: int, radius_m: float, days: int, min_similar
                FROM petitions p JOIN petitions o
                  ON o.id <> p.id AND o.category_code = p.category_code AND o.merged_into_id IS NULL
                 AND o.created_at > p.created_at - make_interval(days => :days)
+                -- the degree box lets the GiST index of the points answer; geography measures
+                AND ST_DWithin(o.location, p.location,
+                               :radius_m / (111000 * cos(radians(least(abs(ST_Y(p.location)), 80)))))
                 AND ST_DWithin(o.location::geography, p.location::geography, :radius_m)
                WHERE p.id = :id
                  AND similarity(fold(o.title || ' ' || o.body), fold(p.title || ' ' || p.body)) >= :min_similarity

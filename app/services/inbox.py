@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, literal, tuple_
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Area, Petition, User
@@ -95,7 +96,7 @@ def page(user: User, f: InboxFilter, size: int = PAGE_SIZE) -> Page:
         cursor = _decode(f.after)
         if cursor:
             query = query.where(tuple_(*key) < tuple_(literal(cursor[0]), literal(cursor[1])))
-    rows = list(db.session.scalars(query.limit(size + 1)))
+    rows = list(db.session.scalars(query.options(selectinload(Petition.village)).limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = None
