@@ -5,14 +5,16 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import geodata, submit
+from bench import geodata, inbox, locate, maps, regeotag, submit
 from bench.table import Table
 
 
 def main() -> int:
     only = set(sys.argv[1:])  # e.g. `make bench ARGS=submit`; all when empty
     table = Table()
-    for name, module in (("geodata", geodata), ("submit", submit)):
+    modules = (("geodata", geodata), ("locate", locate), ("submit", submit), ("inbox", inbox), ("maps", maps),
+               ("regeotag", regeotag))
+    for name, module in modules:
         if not only or name in only:
             module.run(table)
     print()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 
@@ -9,9 +10,11 @@ from app import create_app
 from app.extensions import db
 from app.geodata import synth
 from app.geodata.importer import import_features
+from bench import petition_data
 
 BENCH_DB = "portal_bench"
 NATIONAL_AREAS = 34 + 3321 + 90_508
+PETITIONS = petition_data.N
 
 
 def database(name: str, *, fresh: bool = False) -> str:
@@ -29,7 +32,10 @@ def database(name: str, *, fresh: bool = False) -> str:
 
 
 def national() -> str:
-    """The benchmark database with the national geography loaded (once)."""
+    """The benchmark database: the national geography and 1,000,000 petitions (both prepared once).
+
+    Every benchmark on it sees the same data, whichever ran first.
+    """
     url = database(BENCH_DB)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
@@ -41,4 +47,42 @@ def national() -> str:
             db.session.commit()
             db.session.execute(text("ANALYZE"))
             db.session.commit()
+    petitions(url)
     return url
+
+
+def petitions(url: str) -> None:
+    """Make sure the benchmark database holds exactly the 1,000,000 generated petitions (prepared once).
+
+    See bench/petition_data.py for how they are spread; they are loaded with
+    COPY, with their audit rows and answers, in one transaction.
+    """
+    dsn = psycopg_dsn(url)
+    with psycopg.connect(dsn) as conn:
+        query = "SELECT count(*) FROM petitions WHERE channel = %s"
+        count = conn.execute(query, (petition_data.CHANNEL,)).fetchone()[0]
+    if count == PETITIONS:
+        return
+    if count:
+        print(f"Removing {count:,} generated petitions (not the expected {PETITIONS:,})…", flush=True)
+        petition_data.delete(dsn, "channel = %s", (petition_data.CHANNEL,))
+    print(f"Preparing {PETITIONS:,} generated petitions (once)…", flush=True)
+    loaded = petition_data.load(dsn, PETITIONS)
+    copy_s = loaded.steps["COPY petitions"]
+    print(
+        f"  loaded {loaded.petitions:,} petitions ({loaded.events:,} audit rows, {loaded.answers:,} answers) "
+        f"in {loaded.seconds:.1f} s, {loaded.petitions / loaded.seconds:,.0f} petitions/s overall; "
+        f"COPY of the petitions alone {copy_s:.1f} s ({loaded.petitions / copy_s:,.0f} rows/s)",
+        flush=True,
+    )
+    print("  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in loaded.steps.items()), flush=True)
+
+
+def delete_petitions(url: str, where: str, params: tuple = ()) -> int:
+    """Delete petitions a benchmark made, with their audit rows (see petition_data.delete)."""
+    return petition_data.delete(psycopg_dsn(url), where, params)
+
+
+def psycopg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as a libpq connection string for psycopg."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
