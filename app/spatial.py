@@ -301,7 +301,7 @@ def choropleth(level: str, parent_id: int | None, selection: Selection, detail: 
                       'code', a.code, 'name', a.unit_type || ' ' || a.name, 'count', coalesce(c.n, 0),
                       'per_1000', CASE WHEN a.population > 0
                                        THEN round(1000.0 * coalesce(c.n, 0) / a.population, 2) END),
-                    'geometry', ST_AsGeoJSON({shape}, 4)::json) ORDER BY a.code), '[]'::json))
+                    'geometry', ST_AsGeoJSON({shape}, :digits)::json) ORDER BY a.code), '[]'::json))
                 FROM areas a
                 JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
                 {shape_join}
@@ -309,7 +309,7 @@ def choropleth(level: str, parent_id: int | None, selection: Selection, detail: 
                   ON c.id = a.id
                 WHERE {area_filter} AND a.level = :level"""
         ),
-        {**params, "parent": parent_id, "level": level, "detail": detail},
+        {**params, "parent": parent_id, "level": level, "detail": detail, "digits": 3 if detail == "coarse" else 4},
     ).scalar_one()
 
 
@@ -324,6 +324,24 @@ def heat_cells(selection: Selection, cell_deg: float) -> list[tuple[float, float
         ),
         {**params, "cell": cell_deg},
     ).all()
+
+
+def heat_cells_by_category(selection: Selection, cell_deg: float) -> dict[str, list[tuple[float, float, int]]]:
+    """heat_cells for every category at once: one pass over the petitions instead of one per category."""
+    where, params = selection.where()
+    rows = db.session.execute(
+        text(
+            f"""SELECT p.category_code,
+                       round(CAST((floor(ST_X(p.location) / :cell) + 0.5) * :cell AS numeric), 5)::float8,
+                       round(CAST((floor(ST_Y(p.location) / :cell) + 0.5) * :cell AS numeric), 5)::float8, count(*)
+                FROM petitions p WHERE {where} AND p.location IS NOT NULL GROUP BY 1, 2, 3"""
+        ),
+        {**params, "cell": cell_deg},
+    ).all()
+    cells: dict[str, list] = {}
+    for category, lon, lat, n in rows:
+        cells.setdefault(category, []).append((lon, lat, n))
+    return cells
 
 
 def petition_points(selection: Selection, limit: int = 2000):

@@ -90,9 +90,6 @@ def run(table) -> None:
     petition_http = _timed(lambda: _get(client, f"/officer/petitions/{petition_id}"), fresh_session=False)
     for path in ("/officer/", f"/officer/petitions/{petition_id}"):
         _statements_of(app, path, lambda p=path: _get(client, p))
-    with app.app_context():
-        _what_if(user_id, petition_id)
-
     def add(figure: str, value: float, baseline: float) -> None:
         table.add(figure, value, "ms", baseline=baseline, goal=f"< {GOAL_MS} ms", met=value < GOAL_MS)
 
@@ -221,65 +218,6 @@ def _explain(user_id: int, area_id: int) -> None:
         print(f"\n  EXPLAIN (ANALYZE, BUFFERS) — {label}:\n  {_one_line(statement)}\n  {parameters}")
         print("\n".join("    " + line for (line,) in plan), flush=True)
     db.session.rollback()
-
-
-INBOX_STATUS_INDEX = (
-    "CREATE INDEX petitions_inbox_status ON petitions (assigned_area_id, status, created_at DESC, id DESC)"
-)
-# app/spatial.py similar_nearby_ids with a degree box first, so the GiST index on location can serve it.
-DUPLICATES_WITH_BOX = text(
-    """SELECT o.id, similarity(fold(o.title || ' ' || o.body), fold(p.title || ' ' || p.body)) AS score
-       FROM petitions p JOIN petitions o
-         ON o.id <> p.id AND o.category_code = p.category_code AND o.merged_into_id IS NULL
-        AND o.created_at > p.created_at - make_interval(days => :days)
-        AND ST_DWithin(o.location, p.location, :radius_m / (111000 * cos(radians(least(abs(ST_Y(p.location)), 80)))))
-        AND ST_DWithin(o.location::geography, p.location::geography, :radius_m)
-       WHERE p.id = :id
-         AND similarity(fold(o.title || ' ' || o.body), fold(p.title || ' ' || p.body)) >= :min_similarity
-       ORDER BY score DESC LIMIT :limit"""
-)
-
-
-def _what_if(user_id: int, petition_id: int) -> None:
-    """The fixes this benchmark recommends, tried inside a transaction that is rolled back."""
-    print("\n  What would fix the misses (tried in a transaction, rolled back):", flush=True)
-    user = db.session.get(User, user_id)
-    driver = db.session.connection().connection.driver_connection
-    driver.prepare_threshold = None  # planned afresh each time, as in a request (see _timed)
-    calls = (
-        ("status counts", lambda: inbox.counts(user, InboxFilter())),
-        ("search (received, 'nuoc')", lambda: inbox.page(user, SEARCH)),
-    )
-    before = {label: _median_in_transaction(call) for label, call in calls}
-    db.session.execute(text(INBOX_STATUS_INDEX))
-    for label, call in calls:
-        after = _median_in_transaction(call)
-        with _recording(db.engine) as seen:
-            call()
-        statement, parameters, _ = seen[-1]
-        plan = db.session.connection().exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()
-        lines = [line for (line,) in plan if "Scan" in line or "Execution Time" in line]
-        print(f"    {INBOX_STATUS_INDEX}: {label} {before[label]:.1f} → {after:.1f} ms (median)")
-        print("\n".join("      " + line.strip() for line in lines))
-    params = {"id": petition_id, "radius_m": 300, "days": 90, "min_similarity": 0.3, "limit": 5}
-    boxed = _median_in_transaction(lambda: db.session.execute(DUPLICATES_WITH_BOX, params).all(), runs=10)
-    plan = db.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + DUPLICATES_WITH_BOX.text), params).all()
-    lines = [line for (line,) in plan if "Scan" in line or "Execution Time" in line]
-    print(f"    similar_nearby_ids with a degree box on the geometry first: {boxed:.1f} ms (median)")
-    print("\n".join("      " + line.strip() for line in lines), flush=True)
-    db.session.rollback()
-    driver.prepare_threshold = 5  # psycopg's default
-
-
-def _median_in_transaction(call: Callable[[], object], runs: int = 20) -> float:
-    samples = []
-    for i in range(WARMUP + runs):
-        db.session.expunge_all()  # a fresh identity map, the transaction kept
-        started = time.perf_counter()
-        call()
-        if i >= WARMUP:
-            samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def _statements_of(app, path: str, call: Callable[[], None]) -> None:

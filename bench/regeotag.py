@@ -1,10 +1,12 @@
-"""Re-geotagging every stored petition after a boundary change, vs the raw spatial join.
+"""Re-geotagging petitions after a boundary change, vs the raw spatial join.
 
 The portal's path is `spatial.regeotag` (what `flask geodata regeotag --all`
 runs); the baseline is a bare UPDATE … FROM … ST_Covers of the same rows.
-Both run inside a transaction that is rolled back, so the prepared data
-stays as it is. To make every row move, the petitions' village is first
-cleared in that same transaction.
+Both run on the same SLICE of the stored petitions (their village cleared
+first, so every row moves), inside a transaction that is rolled back, so the
+prepared data stays as it is. A slice, because each such UPDATE rewrites
+every index of the petitions table (the trigram index among them): four
+passes over all 1,000,000 rows would take most of the suite's 15 minutes.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from app import create_app, spatial
 from app.extensions import db
 from bench import data
 
+SLICE = 100_000
 RAW_JOIN = text(
     """UPDATE petitions p SET village_id = v.id, commune_id = v.parent_id
-       FROM areas v WHERE v.generation_id = :g AND v.level = 'village' AND ST_Covers(v.geom, p.location)"""
+       FROM areas v WHERE v.generation_id = :g AND v.level = 'village' AND ST_Covers(v.geom, p.location)
+         AND p.village_id IS NULL"""
 )
 
 
 def run(table) -> None:
-    print("Re-geotag: every stored petition into the current boundaries…", flush=True)
+    print(f"Re-geotag: {SLICE:,} stored petitions into the current boundaries…", flush=True)
     url = data.national()
     data.petitions(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
@@ -32,19 +36,25 @@ def run(table) -> None:
         generation = db.session.execute(text("SELECT id FROM generations WHERE is_current")).scalar_one()
         portal_rows, portal_s = _timed(lambda: spatial.regeotag(generation, open_only=False))
         raw_rows, raw_s = _timed(lambda: db.session.execute(RAW_JOIN, {"g": generation}).rowcount)
+    portal, raw = portal_rows / portal_s, raw_rows / raw_s
     table.add(
         f"re-geotag {portal_rows:,} petitions (portal path)",
-        portal_rows / portal_s,
+        portal,
         "rows/s",
-        baseline=raw_rows / raw_s,
+        baseline=raw,
         goal="≥ 0.7 of the raw join",
-        met=(portal_rows / portal_s) >= 0.7 * raw_rows / raw_s,
+        met=portal >= 0.7 * raw,
     )
 
 
 def _timed(update) -> tuple[int, float]:
-    db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 2"))
-    db.session.execute(text("UPDATE petitions SET village_id = NULL WHERE location IS NOT NULL"))
+    db.session.execute(
+        text(
+            "UPDATE petitions SET village_id = NULL WHERE id IN (SELECT id FROM petitions WHERE location IS NOT NULL "
+            "ORDER BY id LIMIT :n)"
+        ),
+        {"n": SLICE},
+    )
     started = time.perf_counter()
     rows = update()
     seconds = time.perf_counter() - started

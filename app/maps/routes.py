@@ -91,10 +91,8 @@ def _area_map(sel, province, commune, names):
     heat = spatial.heat_cells(sel, HEAT_CELL_DEG if province else HEAT_CELL_DEG * 4)
     by_category = {}
     if province is not None:
-        for code, name in names.items():
-            cells = spatial.heat_cells(aggregates.replace_category(sel, code), CATEGORY_HEAT_CELL_DEG)
-            if cells:
-                by_category[name] = cells
+        cells = spatial.heat_cells_by_category(sel, CATEGORY_HEAT_CELL_DEG)
+        by_category = {name: cells[code] for code, name in names.items() if code in cells}
     rendered = builders.area_map(
         _assets(),
         collection,
@@ -102,6 +100,7 @@ def _area_map(sel, province, commune, names):
         heat=heat,
         heat_by_category=by_category,
         coarser=coarser,
+        per_capita=province is not None,  # the national map keeps one copy of 3,321 communes
         **_tiles(),
     )
     return rendered, title

@@ -102,9 +102,3 @@ def report(sel: Selection, level: str) -> dict:
         "top_villages": spatial.counts_by(sel, "village_id")[:10],
         "trend": spatial.weekly_trend(sel),
     }
-
-
-def replace_category(sel: Selection, category: str) -> Selection:
-    from dataclasses import replace
-
-    return replace(sel, category=category)

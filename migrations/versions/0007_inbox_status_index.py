@@ -17,7 +17,8 @@ def upgrade():
     # Measured on 1,000,000 petitions: counts per status become an index-only
     # scan (5 ms → 1 ms); a status-filtered search 45 ms → 2 ms.
     op.execute(
-        "CREATE INDEX petitions_inbox_status ON petitions (assigned_area_id, status, created_at DESC, id DESC)"
+        "CREATE INDEX IF NOT EXISTS petitions_inbox_status "
+        "ON petitions (assigned_area_id, status, created_at DESC, id DESC)"
     )
 
 
