@@ -12,8 +12,14 @@ from bench.table import Table
 def main() -> int:
     only = set(sys.argv[1:])  # e.g. `make bench ARGS=submit`; all when empty
     table = Table()
-    modules = (("geodata", geodata), ("locate", locate), ("submit", submit), ("inbox", inbox), ("maps", maps),
-               ("regeotag", regeotag))
+    modules = (
+        ("geodata", geodata),
+        ("locate", locate),
+        ("submit", submit),
+        ("inbox", inbox),
+        ("maps", maps),
+        ("regeotag", regeotag),
+    )
     for name, module in modules:
         if not only or name in only:
             module.run(table)

@@ -46,12 +46,12 @@ def run(table) -> None:
             (x + rng.uniform(-0.002, 0.002), y + rng.uniform(-0.002, 0.002)) for x, y in rng.sample(villages, POINTS)
         ]
 
-        service = _timed(points, lambda lon, lat: geotag(lon, lat))
+        service = median_ms(points, lambda lon, lat: geotag(lon, lat))
         raw_sql = text(
             "SELECT id FROM areas WHERE level = 'village' AND ST_Covers(geom, "
             "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY code LIMIT 1"
         )
-        raw = _timed(points, lambda lon, lat: db.session.execute(raw_sql, {"lon": lon, "lat": lat}).all())
+        raw = median_ms(points, lambda lon, lat: db.session.execute(raw_sql, {"lon": lon, "lat": lat}).all())
         table.add(
             "geotag one point, service (median)",
             service,
@@ -75,8 +75,9 @@ def run(table) -> None:
         )
 
 
-def _timed(points, call) -> float:
-    for lon, lat in points[:200]:  # warm the caches and the plans
+def median_ms(points, call, warmup: int = 200) -> float:
+    """Median milliseconds of call(lon, lat) over the points, after a warm-up."""
+    for lon, lat in points[:warmup]:  # warm the caches and the plans
         call(lon, lat)
     samples = []
     for lon, lat in points:

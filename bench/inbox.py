@@ -90,6 +90,7 @@ def run(table) -> None:
     petition_http = _timed(lambda: _get(client, f"/officer/petitions/{petition_id}"), fresh_session=False)
     for path in ("/officer/", f"/officer/petitions/{petition_id}"):
         _statements_of(app, path, lambda p=path: _get(client, p))
+
     def add(figure: str, value: float, baseline: float) -> None:
         table.add(figure, value, "ms", baseline=baseline, goal=f"< {GOAL_MS} ms", met=value < GOAL_MS)
 

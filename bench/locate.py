@@ -7,14 +7,13 @@ phone's "use my location" or a partner system pays per point, less the network.
 from __future__ import annotations
 
 import random
-import statistics
-import time
 
 from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
 from bench import data
+from bench.geodata import median_ms
 
 POINTS = 1000
 RAW = text(
@@ -34,7 +33,7 @@ def run(table) -> None:
         points = [
             (x + rng.uniform(-0.002, 0.002), y + rng.uniform(-0.002, 0.002)) for x, y in rng.sample(villages, POINTS)
         ]
-        raw = _median(points, lambda lon, lat: db.session.execute(RAW, {"lon": lon, "lat": lat}).all())
+        raw = median_ms(points, lambda lon, lat: db.session.execute(RAW, {"lon": lon, "lat": lat}).all())
         db.session.remove()
     client = app.test_client()
 
@@ -42,16 +41,5 @@ def run(table) -> None:
         response = client.get(f"/api/v1/locate?lat={lat:.6f}&lon={lon:.6f}")
         assert response.status_code == 200
 
-    api = _median(points, http)
+    api = median_ms(points, http)
     table.add("geotag one point through GET /api/v1/locate (median)", api, "ms", baseline=raw)
-
-
-def _median(points, call) -> float:
-    for lon, lat in points[:100]:
-        call(lon, lat)
-    samples = []
-    for lon, lat in points:
-        started = time.perf_counter()
-        call(lon, lat)
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
