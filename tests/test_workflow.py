@@ -218,3 +218,19 @@ def test_a_new_petition_is_due_in_three_working_days(setting):
 def test_the_actions_offered_follow_the_status(setting):
     p = petition_in(setting["a"])
     assert allowed_actions(p)[:2] == ["accept", "reject"] and "resolve" not in allowed_actions(p)
+
+
+def test_a_backlog_larger_than_a_batch_is_escalated_run_after_run(setting):
+    late = [petition_in(setting["a"]) for _ in range(3)]
+    for p in late:
+        p.due_at = p.created_at - timedelta(days=1)
+    db.session.flush()
+    assert [reminders.run(batch=2)["escalated"] for _ in range(3)] == [2, 1, 0]
+    assert all(history(p)[-1][0] == "escalated" for p in late)
+
+
+def test_an_overdue_petition_in_an_inbox_without_officers_is_escalated_once_too(app_ctx):
+    p = petition_in(slice_communes(3)[2])  # no officer anywhere in this test
+    p.due_at = p.created_at - timedelta(days=1)
+    db.session.flush()
+    assert [reminders.run()["escalated"] for _ in range(2)] == [1, 0]

@@ -5,38 +5,45 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, text
 
 from app.extensions import db
 from app.models import Petition, Referral, User
 from app.models.petition import OPEN_STATUSES
 from app.services import notices, workflow
 
+# One escalation per petition, status and deadline: the key its audit row carries.
+_KEY = "'overdue:' || p.status || ':' || floor(extract(epoch FROM p.due_at))::bigint"
 
-def run(now: datetime | None = None) -> dict[str, int]:
-    """One pass; safe to run twice (each deadline is escalated once)."""
+
+def run(now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
+    """One pass; safe to run twice (each deadline is escalated once), a batch at a time."""
     now = now or datetime.now(UTC)
-    escalated = 0
-    overdue = db.session.scalars(
-        select(Petition).where(Petition.status.in_(OPEN_STATUSES), Petition.due_at < now).limit(5000)
-    )
-    for petition in overdue:
-        kind = f"overdue:{petition.status}:{petition.due_at.isoformat()}"
-        if notices.already_sent(petition.id, kind):
-            continue
-        inbox = db.session.scalars(select(User).where(User.area_id == petition.assigned_area_id, User.active)).all()
-        province = db.session.scalars(
-            select(User).where(User.role == "province", User.area_id == petition.province_id, User.active)
-        ).all()
+    # The ones not yet escalated are chosen in the query, so a backlog larger
+    # than a batch is worked through run after run.
+    rows = db.session.execute(
+        text(
+            f"""SELECT p.id, {_KEY} AS key FROM petitions p
+                WHERE p.status = ANY(:open) AND p.due_at < :now
+                  AND NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.petition_id = p.id
+                                  AND e.action = 'escalated' AND e.data ->> 'key' = {_KEY})
+                ORDER BY p.due_at LIMIT :batch"""
+        ),
+        {"open": list(OPEN_STATUSES), "now": now, "batch": batch},
+    ).all()
+    officers = _Officers()
+    for petition_id, key in rows:
+        petition = db.session.get(Petition, petition_id)
         body = f"Kiến nghị {petition.display_code} quá hạn xử lý ({petition.status_name})."
-        notices.notify_officers(petition, inbox + province, kind, body)
+        told = officers.of_area(petition.assigned_area_id) + officers.of_province(petition.province_id)
+        notices.notify_officers(petition, told, key, body)
         workflow.record(
             petition,
             None,
             "escalated",
-            data={"due_at": petition.due_at.isoformat(), "to_province": petition.province_id},
+            data={"key": key, "due_at": petition.due_at.isoformat(), "to_province": petition.province_id},
         )
-        escalated += 1
+    escalated = len(rows)
     silent = db.session.scalars(
         select(Referral).where(
             and_(Referral.reply.is_(None), Referral.no_reply_at.is_(None), Referral.due_on < now.date())
@@ -49,3 +56,24 @@ def run(now: datetime | None = None) -> dict[str, int]:
             petition, None, "referral_no_reply", data={"agency": referral.agency, "due_on": referral.due_on.isoformat()}
         )
     return {"escalated": escalated, "no_reply": len(silent)}
+
+
+class _Officers:
+    """Active officers by area, looked up once per area in a pass."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, list[User]] = {}
+
+    def _get(self, key: tuple, query) -> list[User]:
+        if key not in self._cache:
+            self._cache[key] = list(db.session.scalars(query))
+        return self._cache[key]
+
+    def of_area(self, area_id: int | None) -> list[User]:
+        return self._get(("area", area_id), select(User).where(User.area_id == area_id, User.active))
+
+    def of_province(self, province_id: int | None) -> list[User]:
+        return self._get(
+            ("province", province_id),
+            select(User).where(User.role == "province", User.area_id == province_id, User.active),
+        )
