@@ -14,6 +14,7 @@ from tests.conftest import ARTIFACTS
 from tests.factories import jpeg
 
 pytestmark = pytest.mark.browser
+XSS_TITLE = "<img src=x onerror=alert(1)>"
 
 
 def fill_the_problem(page, title: str) -> None:
@@ -230,3 +231,56 @@ def test_provincial_staff_see_the_province_map_and_report_with_layers_and_legend
     page.screenshot(path=str(ARTIFACTS / "province-report-desktop.png"), full_page=True)
     page.pdf(path=str(ARTIFACTS / "province-report-a4.pdf"), format="A4", print_background=True)
     assert page.outside_requests == []
+
+
+def test_the_commune_map_shows_markers_whose_popups_keep_markup_as_text(desktop, live_server):
+    from sqlalchemy import text
+
+    from app.services.accounts import create_officer
+    from app.services.petitions import Submission, submit
+    from tests.factories import PASSWORD
+
+    with live_server.app_context():
+        code, lon, lat = db.session.execute(
+            text(
+                "SELECT c.code, ST_X(v.label_point), ST_Y(v.label_point) "
+                "FROM areas v JOIN areas c ON c.id = v.parent_id "
+                "WHERE v.level = 'village' ORDER BY c.code DESC, v.code LIMIT 1"
+            )
+        ).one()
+        create_officer("can.bo.ban.do", "commune", code, PASSWORD)
+        submit(
+            Submission(
+                title=XSS_TITLE,
+                body="Tiêu đề có mã HTML để thử.",
+                category="roads",
+                lon=lon,
+                lat=lat,
+                location_source="gps",
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    base = live_server.config["LIVE_URL"]
+    page = desktop
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/login")
+    page.fill("#username", "can.bo.ban.do")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{base}/officer/map")
+    marker = page.locator("#officer-map path.leaflet-interactive, #officer-map .marker-cluster").last
+    expect(marker).to_be_visible()
+    marker.click(force=True)
+    while page.locator(".leaflet-popup-content").count() == 0 and page.locator(".marker-cluster").count():
+        page.locator(".marker-cluster").first.click()  # zoom into the cluster until the marker stands alone
+        page.wait_for_timeout(400)
+        page.locator("#officer-map path.leaflet-interactive").last.click(force=True)
+    expect(page.locator(".leaflet-popup-content strong")).to_have_text(XSS_TITLE)
+    assert page.dialogs == [] and errors == [] and page.outside_requests == []
+
+    page.goto(f"{base}/officer/")
+    page.click("#inbox tbody tr a >> nth=0")
+    expect(page.locator("#petition-map path").first).to_be_visible()  # the village boundary and the point
+    assert errors == []

@@ -43,8 +43,11 @@ class RenderedMap:
         return len(self.header) + len(self.body) + len(self.script)
 
 
-def _new_map(assets: dict, tiles: str, attribution: str, bounds=None, height: str = "70vh") -> folium.Map:
-    m = folium.Map(tiles=None, control_scale=True, height=height, prefer_canvas=True)
+def _new_map(
+    assets: dict, tiles: str, attribution: str, bounds=None, height: str = "70vh", canvas: bool = True
+) -> folium.Map:
+    m = folium.Map(tiles=None, control_scale=True, height=height, prefer_canvas=canvas)
+    m.options["maxZoom"] = 18  # without a tile layer Leaflet has no zoom limit, which clustering needs
     m.default_js = [("leaflet", assets["leaflet.js"])]
     m.default_css = [("leaflet_css", assets["leaflet.css"])]
     if tiles:
@@ -178,7 +181,8 @@ def markers_map(
     link: callable,
 ) -> RenderedMap:
     """A commune: its villages' boundaries and its petitions as clustered markers coloured by status."""
-    m = _new_map(assets, tiles, attribution, _bounds_of(boundaries))
+    m = _new_map(assets, tiles, attribution, _bounds_of(boundaries), canvas=False)  # markers to tap: SVG
+    m.default_js = [*m.default_js, ("jquery", assets["jquery.js"])]  # folium builds popups with jQuery
     folium.GeoJson(
         boundaries,
         name="Thôn, tổ dân phố",

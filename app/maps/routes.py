@@ -23,6 +23,7 @@ def _assets() -> dict:
         "leaflet.js": static("vendor/leaflet/leaflet.js"),
         "leaflet.css": static("vendor/leaflet/leaflet.css"),
         "leaflet-heat.js": static("vendor/leaflet.heat/leaflet-heat.js"),
+        "jquery.js": static("vendor/jquery/jquery.min.js"),
         "markercluster.js": static("vendor/leaflet.markercluster/leaflet.markercluster.js"),
         "markercluster.css": static("vendor/leaflet.markercluster/MarkerCluster.css"),
         "markercluster.default.css": static("vendor/leaflet.markercluster/MarkerCluster.Default.css"),
