@@ -313,35 +313,36 @@ def choropleth(level: str, parent_id: int | None, selection: Selection, detail: 
     ).scalar_one()
 
 
-def heat_cells(selection: Selection, cell_deg: float) -> list[tuple[float, float, int]]:
-    """Petitions binned on a grid (cell centre lon, lat, count): a heatmap's data without the points."""
-    where, params = selection.where()
-    return db.session.execute(
-        text(
-            f"""SELECT round(CAST((floor(ST_X(p.location) / :cell) + 0.5) * :cell AS numeric), 5)::float8,
-                       round(CAST((floor(ST_Y(p.location) / :cell) + 0.5) * :cell AS numeric), 5)::float8, count(*)
-                FROM petitions p WHERE {where} AND p.location IS NOT NULL GROUP BY 1, 2"""
-        ),
-        {**params, "cell": cell_deg},
-    ).all()
+# Petitions binned on a grid of cell_deg: integer cell indices while grouping (cheap),
+# the cell's centre computed once per cell afterwards. The cells leave PostgreSQL
+# as JSON text in the heat layer's own form, [[lat, lon, count], …]: tens of
+# thousands of cells never become Python objects on their way into the page.
+_HEAT_SQL = """SELECT {key}'[' || string_agg(concat(
+                        '[', round(CAST((cy + 0.5) * :cell AS numeric), 5)::float8,
+                        ',', round(CAST((cx + 0.5) * :cell AS numeric), 5)::float8, ',', n, ']'), ',') || ']'
+               FROM (SELECT {key}floor(ST_X(p.location) / :cell)::int AS cx,
+                            floor(ST_Y(p.location) / :cell)::int AS cy, count(*) AS n
+                     FROM petitions p WHERE {where} AND p.location IS NOT NULL GROUP BY {group}) cells
+               {outer_group}"""
 
 
-def heat_cells_by_category(selection: Selection, cell_deg: float) -> dict[str, list[tuple[float, float, int]]]:
-    """heat_cells for every category at once: one pass over the petitions instead of one per category."""
+def heat_cells(selection: Selection, cell_deg: float) -> str | None:
+    """Petitions binned on a grid, as JSON text [[lat, lon, count], …] of cell centres (None when there are none).
+
+    A heatmap's data without the points.
+    """
     where, params = selection.where()
-    rows = db.session.execute(
-        text(
-            f"""SELECT p.category_code,
-                       round(CAST((floor(ST_X(p.location) / :cell) + 0.5) * :cell AS numeric), 5)::float8,
-                       round(CAST((floor(ST_Y(p.location) / :cell) + 0.5) * :cell AS numeric), 5)::float8, count(*)
-                FROM petitions p WHERE {where} AND p.location IS NOT NULL GROUP BY 1, 2, 3"""
-        ),
-        {**params, "cell": cell_deg},
-    ).all()
-    cells: dict[str, list] = {}
-    for category, lon, lat, n in rows:
-        cells.setdefault(category, []).append((lon, lat, n))
-    return cells
+    sql = _HEAT_SQL.format(key="", where=where, group="cx, cy", outer_group="")
+    return db.session.execute(text(sql), {**params, "cell": cell_deg}).scalar_one()
+
+
+def heat_cells_by_category(selection: Selection, cell_deg: float) -> dict[str, str]:
+    """heat_cells for every category at once (category code → JSON text), in one pass over the petitions."""
+    where, params = selection.where()
+    sql = _HEAT_SQL.format(
+        key="category_code, ", where=where, group="category_code, cx, cy", outer_group="GROUP BY category_code"
+    )
+    return dict(db.session.execute(text(sql), {**params, "cell": cell_deg}).all())
 
 
 def petition_points(selection: Selection, limit: int = 2000):

@@ -87,11 +87,22 @@ def test_counts_by_category_and_period_equal_the_rows(world):
 
 def test_heat_cells_add_up_to_the_petitions_with_a_point(world, client):
     province = spatial.area_by_code("46")
-    cells = spatial.heat_cells(spatial.Selection(province_id=province.id), 0.005)
+    cells = json.loads(spatial.heat_cells(spatial.Selection(province_id=province.id), 0.005))
+    assert all(8 < lat < 24 < 102 < lon < 110 for lat, lon, _ in cells)  # [lat, lon, n], as leaflet.heat reads
     with_point = db.session.execute(
         text("SELECT count(*) FROM petitions WHERE province_id = :p AND location IS NOT NULL"), {"p": province.id}
     ).scalar()
     assert sum(n for _, _, n in cells) == with_point
+    by_category = spatial.heat_cells_by_category(spatial.Selection(province_id=province.id), 0.01)
+    assert {code: sum(n for _, _, n in json.loads(cells)) for code, cells in by_category.items()} == dict(
+        db.session.execute(
+            text(
+                "SELECT category_code, count(*) FROM petitions WHERE province_id = :p AND location IS NOT NULL "
+                "GROUP BY 1"
+            ),
+            {"p": province.id},
+        ).all()
+    )
 
 
 def test_a_provincial_officer_cannot_get_another_province_s_map_report_or_export(client, world):

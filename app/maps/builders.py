@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import folium
 from branca.element import Element, Html
 from folium.plugins import HeatMap, MarkerCluster
+from folium.template import Template
 
 STATUS_COLOURS = {
     "received": "#1a5fb4",
@@ -136,7 +137,7 @@ def area_map(
     attribution: str = "",
     title: str,
     per_capita: bool = True,
-    heat: list | None = None,
+    heat: str | None = None,
     heat_by_category: dict | None = None,
     bounds=None,
     coarser: dict | None = None,
@@ -161,9 +162,23 @@ def area_map(
     return _render(m)
 
 
-def _heat(assets: dict, cells: list, name: str, show: bool) -> folium.FeatureGroup:
+class _HeatLayer(HeatMap):
+    """folium's heat layer fed with the JSON text PostGIS made (numbers only), not rebuilt point by point."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.heatLayer({{ this.cells_json }}, {{ this.options|tojavascript }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, cells_json: str, **options):
+        super().__init__([], **options)
+        self.cells_json = cells_json
+
+
+def _heat(assets: dict, cells_json: str, name: str, show: bool) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name=name, show=show)
-    heat = HeatMap([[lat, lon, n] for lon, lat, n in cells], radius=14, blur=18, min_opacity=0.3)
+    heat = _HeatLayer(cells_json, radius=14, blur=18, min_opacity=0.3)
     heat.default_js = [("leaflet-heat.js", assets["leaflet-heat.js"])]
     heat.add_to(group)
     return group
