@@ -28,6 +28,7 @@ WORKERS = 4
 CONNECTIONS = 16
 SECONDS = 20
 ROOT = Path(__file__).resolve().parent.parent
+TITLE = "Duong lang ngap nuoc"  # the benchmark's petitions, deleted after the run
 
 
 @contextmanager
@@ -69,6 +70,7 @@ def wrk(url: str, script: str) -> dict:
         print(out, file=sys.stderr)
         raise SystemExit(f"{bad.group(1)} requests failed during the benchmark of {url}")
     return {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
@@ -80,14 +82,25 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
+# Each wrk thread has its own Lua state: the thread number goes into the seed
+# and into every idempotency key, or two threads would send the same keys and
+# half the "submissions" would be duplicates answered from the first.
 LUA = """
-math.randomseed(os.time())
 local points = {%(points)s}
 local counter = 0
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  math.randomseed(os.time() * 100 + tid)
+end
 request = function()
   counter = counter + 1
   local p = points[math.random(#points)]
-  local key = string.format("%%08x%%08x%%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), counter)
+  local key = string.format("%%02x%%08x%%08x%%08x", tid, math.random(0, 0x7fffffff), math.random(0, 0x7fffffff),
+                            counter)
   local body = "csrf_token=%(token)s&idempotency_key=" .. key ..
     "&title=Duong+lang+ngap+nuoc&body=Doan+duong+qua+thon+ngap+sau+moi+khi+mua+lon&category=roads" ..
     "&anonymous=y&consent=y&action=submit&location_source=gps&accuracy_m=15&lat=" .. p[2] .. "&lon=" .. p[1]
@@ -103,6 +116,7 @@ end
 def run(table) -> None:
     print("Submit: the real path vs a bare INSERT, under gunicorn and wrk…", flush=True)
     url = data.national()
+    data.delete_petitions(url, "title = %s", (TITLE,))  # what an interrupted run left
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(
@@ -135,6 +149,11 @@ def run(table) -> None:
             "path": "/petitions",
         }
         real = wrk(base, lua)
+    with engine.connect() as conn:
+        created = conn.execute(text("SELECT count(*) FROM petitions WHERE title = :t"), {"t": TITLE}).scalar()
+    # Every request carried a new idempotency key: each must have made a petition.
+    if created < real["requests"] * 0.99:
+        raise SystemExit(f"only {created} petitions were made by {real['requests']} submissions")
     bare_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with gunicorn("bench.bare_app:app", 5082, {"BARE_DATABASE_URL": bare_url}) as base:
         bare = wrk(base, lua.replace('"/petitions"', '"/bare"'))
@@ -150,7 +169,7 @@ def run(table) -> None:
     table.add("submit: p50 latency", real["p50"], "ms", baseline=bare["p50"])
     table.add("submit: p99 latency", real["p99"], "ms", baseline=bare["p99"])
     # Keep the stored petitions realistic for the other benchmarks; the audit rows go with them.
-    data.delete_petitions(url, "title = %s", ("Duong lang ngap nuoc",))
+    data.delete_petitions(url, "title = %s", (TITLE,))
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE bench_bare"))
     engine.dispose()
