@@ -216,3 +216,16 @@ def test_a_file_in_another_projection_is_refused_by_name(app_ctx, tmp_path):
     assert refused.value.problems == [
         f"{bad}: coordinates must be WGS84 longitude/latitude, not urn:ogc:def:crs:EPSG::32648"
     ]
+
+
+def test_a_load_leaves_the_planner_statistics_of_what_it_wrote(app_ctx):
+    # Without them PostgreSQL re-plans every geotag statement: the generations
+    # table is too small for autovacuum ever to analyse it.
+    import_features(mini_geography(), "2031")
+    estimated = dict(
+        db.session.execute(
+            text("SELECT relname, reltuples FROM pg_class WHERE relname IN ('generations', 'areas')")
+        ).all()
+    )
+    actual = db.session.execute(text("SELECT (SELECT count(*) FROM generations), (SELECT count(*) FROM areas)")).one()
+    assert estimated == {"generations": actual[0], "areas": actual[1]}

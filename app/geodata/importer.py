@@ -59,6 +59,10 @@ def import_features(
             raise GeodataError(problems)
     if any(report.inserted[level] or report.updated[level] for level in ("province", "commune")):
         shapes.rebuild(generation_id)  # the maps' simplified boundaries follow
+    # Fresh planner statistics. The generations table is too small for
+    # autovacuum ever to analyse it; without them PostgreSQL re-plans every
+    # geotag statement instead of keeping its plan (0.47 ms → 0.22 ms a geotag).
+    db.session.execute(text("ANALYZE generations, areas"))
     return report
 
 
