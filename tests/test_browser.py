@@ -221,8 +221,14 @@ def test_provincial_staff_see_the_province_map_and_report_with_layers_and_legend
     expect(layers).to_contain_text("Mật độ kiến nghị (heatmap)")
     expect(layers).to_contain_text("Lĩnh vực: Giao thông, hạ tầng")
     expect(page.locator(".map-legend")).to_contain_text("Kiến nghị — Thành phố Huế")
+    expect(page.locator("canvas.leaflet-heatmap-layer")).to_have_count(1)  # the heat layer drew
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "province-map-desktop.png"), full_page=True)
+
+    page.locator("#week").fill("1")  # the week slider: last week's map
+    expect(page).to_have_url(re.compile(r"week=1"))
+    expect(page.locator("#week-label")).to_have_text("cách đây 1 tuần")
+    expect(page.locator(".leaflet-container")).to_be_visible()
 
     page.goto(f"{base}/officer/report")
     expect(page.locator("#kpi-received")).to_have_text(str(in_province))  # the same count as the database
