@@ -89,7 +89,7 @@ def insert_placed_petition(values: dict, near_m: float) -> InsertedPetition | No
     # The busiest statement of the portal goes to the driver as it is: no
     # SQL compiled or cache key computed per citizen's submission.
     row = (
-        db.session.connection().exec_driver_sql(_insert_placed_sql(columns), {**values, "near_m": near_m}).one_or_none()
+        db.session.connection().exec_driver_sql(insert_placed_sql(columns), {**values, "near_m": near_m}).one_or_none()
     )
     if row is None:
         return None
@@ -98,7 +98,7 @@ def insert_placed_petition(values: dict, near_m: float) -> InsertedPetition | No
 
 
 @cache
-def _insert_placed_sql(columns: tuple[str, ...]) -> str:
+def insert_placed_sql(columns: tuple[str, ...]) -> str:
     """The statement of insert_placed_petition for these columns, with the driver's %(name)s parameters."""
     return f"""WITH g AS (SELECT * FROM place(%(lon)s, %(lat)s, CAST(%(chosen_area_id)s AS integer), %(near_m)s)),
                 ins AS (
