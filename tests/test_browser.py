@@ -114,6 +114,15 @@ def test_the_form_page_at_desktop_width(chromium, live_server):
     page.close()
 
 
+def test_the_form_script_speaks_english_on_the_english_page(phone, live_server):
+    phone.goto(f"{live_server.config['LIVE_URL']}/petitions/new?lang=en")
+    search = phone.locator("#area-search")
+    expect(search).to_have_attribute("placeholder", "Search provinces and cities…")
+    search.fill("zzzz")
+    expect(phone.locator("#area-search + .hint")).to_have_text("No place found.")
+    phone.screenshot(path=str(ARTIFACTS / "petition-form-english-phone.png"), full_page=True)
+
+
 def test_an_officer_accepts_and_answers_and_the_citizen_sees_the_answer(chromium, live_server):
     from sqlalchemy import text
 

@@ -22,6 +22,7 @@ from app.errors import MESSAGES, wants_json
 from app.extensions import db
 from app.petitions import bp
 from app.petitions.forms import PetitionForm, RatingForm, SupportForm, TrackForm
+from app.petitions.script_texts import form_script_texts
 from app.services import categories
 from app.services import petitions as petition_service
 from app.storage import current_storage
@@ -33,7 +34,13 @@ def _picking() -> bool:
 
 def _form_page(form: PetitionForm, status: int = 200, banner: str | None = None):
     form.offer_places()
-    return _no_store(render_template("petitions/new.html", form=form, banner=banner, assets=assets_version()), status)
+    return _no_store(_render_form(form, banner), status)
+
+
+def _render_form(form: PetitionForm, banner: str | None) -> str:
+    return render_template(
+        "petitions/new.html", form=form, banner=banner, assets=assets_version(), script_texts=form_script_texts()
+    )
 
 
 def _no_store(html: str, status: int):
@@ -92,7 +99,7 @@ def _unavailable(form: PetitionForm):
     code, message = MESSAGES[503]
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), 503
-    return _no_store(render_template("petitions/new.html", form=form, banner=message, assets=assets_version()), 503)
+    return _no_store(_render_form(form, message), 503)
 
 
 def _receipt(result: petition_service.Submitted) -> dict:

@@ -16,7 +16,11 @@
 
   const form = document.getElementById('petition-form');
   const Outbox = window.PetitionOutbox;
-  if (!form || !window.fetch || !Outbox) return;   // no outbox.js or a very old browser: the plain form
+  const textsEl = document.getElementById('form-script-texts');
+  if (!form || !window.fetch || !Outbox || !textsEl) return;   // no outbox.js or a very old browser: the plain form
+  /* The script's texts come from the page, in the page's language; {name} takes a value. */
+  const TEXTS = JSON.parse(textsEl.textContent);
+  const t = (key, values) => (TEXTS[key] || key).replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? values[k] : m));
 
   const $ = (id) => document.getElementById(id);
   const D = form.dataset;
@@ -34,8 +38,8 @@
   // form.action would be the buttons named "action": read the attribute.
   const ACTION = new URL(form.getAttribute('action') || '', location.href).href;
   const MAX_PHOTOS = 5;
-  const UNLOCATED = 'Vị trí này chưa xác định được thôn, xã; hãy chọn ở danh sách dưới.';
-  const FALLBACK = 'Hãy chọn tỉnh, xã, thôn ở danh sách dưới hoặc chọn trên bản đồ.';
+  const UNLOCATED = t('unlocated');
+  const FALLBACK = t('fallback');
 
   /* ---- Helpers */
 
@@ -121,9 +125,9 @@
     try {
       const r = await getJSON(D.areasUrl, { parent, q });
       if (r.ok && Array.isArray(r.data.areas)) return (areaCache[key] = r.data.areas);
-      say((r.data.error && r.data.error.message) || 'Không tải được danh sách địa bàn.');
+      say((r.data.error && r.data.error.message) || t('areas_failed'));
     } catch (e) {
-      say('Không tải được danh sách địa bàn vì mất kết nối mạng. Hãy thử lại.');
+      say(t('areas_offline'));
     }
     if (el.pick) el.pick.hidden = false;   // the server can still fill the pickers
     return null;
@@ -133,7 +137,7 @@
   async function load(i, parent) {
     const sel = levels[i];
     if (!parent) { fill(i, []); return []; }
-    sel.options[0].text = 'Đang tải…';
+    sel.options[0].text = t('loading');
     sel.setAttribute('aria-busy', 'true');
     const areas = await fetchAreas(parent, '');
     sel.removeAttribute('aria-busy');
@@ -175,7 +179,7 @@
   const hintEl = h('p', { className: 'hint', 'aria-live': 'polite' });
   function searchHint(text) {
     if (!el.search) return;
-    el.search.placeholder = ['Tìm tỉnh, thành phố…', 'Tìm xã, phường…', 'Tìm thôn, tổ dân phố…'][searchLevel()];
+    el.search.placeholder = t(['search_province', 'search_commune', 'search_village'][searchLevel()]);
     hintEl.textContent = text;
   }
   async function runSearch() {
@@ -184,8 +188,8 @@
     const areas = await fetchAreas(parent, q);
     if (!areas || seq !== searchSeq) return;
     fill(i, areas, q ? '' : parent);
-    const what = placeholders[i].replace(/[—–-]/g, '').replace(/^\s*Chọn\s*/, '').trim();
-    searchHint(!q ? '' : areas.length ? 'Có ' + areas.length + ' kết quả trong danh sách “' + what + '”.' : 'Không tìm thấy địa bàn nào.');
+    const what = t(['list_province', 'list_commune', 'list_village'][i]);
+    searchHint(!q ? '' : areas.length ? t('search_found', { n: areas.length, list: what }) : t('search_none'));
   }
   if (el.search) {
     let timer = 0;
@@ -206,8 +210,8 @@
     el.src.value = source;
     el.photoLoc.hidden = true;
     placeMarker(source !== 'map');
-    locate(source === 'gps' ? 'Vị trí của bạn (±' + dist(accuracy) + '): '
-      : source === 'exif' ? 'Vị trí chụp ảnh: ' : 'Điểm đã chọn trên bản đồ: ', true);
+    locate(source === 'gps' ? t('your_position', { accuracy: dist(accuracy) })
+      : source === 'exif' ? t('photo_position') : t('map_point'), true);
     similar();
   }
 
@@ -220,10 +224,10 @@
   /* Ask the server for the village/commune/province; apply: set the pickers too. */
   async function locate(prefix, apply) {
     const seq = ++placeSeq;
-    say(prefix + 'đang xác định thôn, xã…');
+    say(prefix + t('locating'));
     let r;
     try { r = await getJSON(D.locateUrl, { lat: el.lat.value, lon: el.lon.value }); } catch (e) {
-      if (seq === placeSeq) say(prefix + 'chưa xác định được thôn, xã vì mất kết nối mạng; hãy chọn ở danh sách dưới.');
+      if (seq === placeSeq) say(prefix + t('locate_offline'));
       return;
     }
     if (seq !== placeSeq) return;
@@ -234,22 +238,22 @@
     }
     if (d.method === 'unlocated' || !(d.commune || d.province)) return say(prefix + UNLOCATED);
     let text = [d.village, d.commune, d.province].filter(Boolean).map(label).join(', ');
-    if (d.method === 'nearest' && d.distance_m) text += ' (địa bàn gần nhất, cách ' + dist(d.distance_m) + ')';
-    if (!d.village) text += '. Hãy chọn thôn, tổ dân phố ở danh sách dưới.';
+    if (d.method === 'nearest' && d.distance_m) text += t('nearest', { distance: dist(d.distance_m) });
+    if (!d.village) text += t('choose_village');
     say(prefix + text);
     if (apply) { await setPlace([d.province, d.commune, d.village], seq); mapAreas(); }
   }
 
   const GEO_ERRORS = {
-    1: 'Bạn chưa cho phép trang dùng vị trí (hoặc máy đang tắt định vị). ',
-    2: 'Máy chưa xác định được vị trí. ',
-    3: 'Quá lâu chưa xác định được vị trí. '
+    1: t('geo_denied'),
+    2: t('geo_unavailable'),
+    3: t('geo_timeout')
   };
   el.useLoc.addEventListener('click', () => {
     const btn = el.useLoc, text = btn.textContent;
-    if (!navigator.geolocation) return say('Máy này không hỗ trợ định vị. ' + FALLBACK);
+    if (!navigator.geolocation) return say(t('geo_unsupported') + FALLBACK);
     btn.disabled = true;
-    btn.textContent = 'Đang xác định vị trí…';
+    btn.textContent = t('geo_busy');
     const done = () => { btn.disabled = false; btn.textContent = text; };
     navigator.geolocation.getCurrentPosition((pos) => {
       done();
@@ -300,14 +304,14 @@
     };
     if (!el.map.hidden) return shown(false);
     btn.disabled = true;
-    btn.textContent = 'Đang tải bản đồ…';
+    btn.textContent = t('map_loading');
     try { await loadLeaflet(); } catch (e) {
       btn.disabled = false;
       shown(false);
-      return say('Không tải được bản đồ. Hãy thử lại, hoặc chọn ở danh sách dưới.');
+      return say(t('map_failed'));
     }
     btn.disabled = false;
-    shown(true, 'Ẩn bản đồ');
+    shown(true, t('map_hide'));
     if (map) return map.invalidateSize();
     const L = window.L;
     map = L.map(el.map, { center: [16, 106.5], zoom: 5, preferCanvas: true, attributionControl: !!D.tileUrl });
@@ -366,8 +370,8 @@
     el.similar.textContent = '';
     el.similar.hidden = !found.length;
     if (found.length) {
-      el.similar.append(h('h2', { text: 'Đã có kiến nghị tương tự gần đây' }),
-        h('p', { text: 'Nếu đúng là vấn đề bạn gặp, hãy bấm “Tôi cũng gặp vấn đề này” thay vì gửi kiến nghị mới.' }),
+      el.similar.append(h('h2', { text: t('similar_heading') }),
+        h('p', { text: t('similar_advice') }),
         h('ul', null, found.map(similarItem)));
     }
   }
@@ -375,16 +379,16 @@
 
   function similarItem(p) {
     const href = safeUrl(p.status_url);
-    const people = (n) => (n || 0) + ' người cùng gặp';
+    const people = (n) => t('supporters', { n: n || 0 });
     const count = h('span', { text: people(p.supporters) });
-    const btn = h('button', { type: 'button', className: 'button', text: 'Tôi cũng gặp vấn đề này' });
+    const btn = h('button', { type: 'button', className: 'button', text: t('support') });
     const note = h('span', { className: 'support-note' });
     let key = null;   // one key per petition, reused when the citizen retries
     btn.addEventListener('click', async () => {
       const url = safeUrl(p.support_url);
       if (!url) return;
       btn.disabled = true;
-      note.textContent = 'Đang gửi…';
+      note.textContent = t('sending');
       key = key || uuid();
       const fd = new FormData();
       fd.append('csrf_token', el.csrf ? el.csrf.value : '');
@@ -394,19 +398,19 @@
         const d = (await res.json().catch(() => null)) || {};
         if (res.ok && typeof d.supporters === 'number') {
           count.textContent = people(d.supporters);
-          btn.textContent = 'Đã ghi nhận, cảm ơn bạn';
+          btn.textContent = t('support_done');
           note.textContent = '';
           return;
         }
-        note.textContent = (d.error && d.error.message) || 'Chưa ghi nhận được, hãy thử lại.';
+        note.textContent = (d.error && d.error.message) || t('support_failed');
       } catch (e) {
-        note.textContent = 'Mất kết nối mạng, hãy thử lại.';
+        note.textContent = t('offline_retry');
       }
       btn.disabled = false;
     });
     return h('li', null, [
       h('p', { className: 'similar-title' }, [h(href ? 'a' : 'span', href ? { href, text: p.title } : { text: p.title })]),
-      h('p', { className: 'similar-meta' }, ['cách ' + dist(p.distance_m || 0) + ' · ', count, p.status ? ' · ' + p.status : null]),
+      h('p', { className: 'similar-meta' }, [t('away', { distance: dist(p.distance_m || 0) }) + ' · ', count, p.status ? ' · ' + p.status : null]),
       btn, note]);
   }
 
@@ -499,8 +503,7 @@
 
   function photosChanged() {
     const files = list(el.photos.files), use = files.slice(0, MAX_PHOTOS);
-    photoNote.textContent = files.length > MAX_PHOTOS ? 'Bạn đã chọn ' + files.length + ' ảnh; chỉ gửi được tối đa ' +
-      MAX_PHOTOS + ' ảnh nên chỉ ' + MAX_PHOTOS + ' ảnh đầu được gửi.' : '';
+    photoNote.textContent = files.length > MAX_PHOTOS ? t('too_many_photos', { n: files.length, max: MAX_PHOTOS }) : '';
     photoJob = shrinkAll(use, ++photoGen);
     offerExif(use);
   }
@@ -512,10 +515,10 @@
     for (const f of files) {
       const gps = el.lat.value ? null : await exifGps(f).catch(() => null);
       if (!gps || el.lat.value) continue;
-      const btn = h('button', { type: 'button', className: 'button', text: 'Dùng vị trí chụp ảnh' });
+      const btn = h('button', { type: 'button', className: 'button', text: t('use_photo_position') });
       btn.addEventListener('click', () => setPoint(gps.lat, gps.lon, 'exif', null));
       el.photoLoc.textContent = '';
-      el.photoLoc.append('Ảnh “' + f.name + '” có ghi vị trí nơi chụp. ', btn);
+      el.photoLoc.append(t('photo_has_position', { name: f.name }), btn);
       el.photoLoc.hidden = false;
       return;
     }
@@ -611,7 +614,7 @@
 
   async function submit() {
     clearErrors();
-    status(el.photos.files && el.photos.files.length ? 'Đang chuẩn bị ảnh và gửi kiến nghị…' : 'Đang gửi kiến nghị…');
+    status(el.photos.files && el.photos.files.length ? t('sending_with_photos') : t('sending_petition'));
     const rec = await buildRecord();
     const r = await Outbox.send(rec);
     const msg = r.error && r.error.message;
@@ -619,7 +622,7 @@
       finished = true;
       clearDraft();
       useKey(rec.idempotency_key);
-      status(['Đã gửi kiến nghị. Mã theo dõi: ', h('strong', { text: r.data.tracking_code })], 'success');
+      status([t('sent'), h('strong', { text: r.data.tracking_code })], 'success');
       const url = safeUrl(r.data.status_url);
       if (url) location.assign(url + (url.indexOf('?') < 0 ? '?' : '&') + 'new=1');
     } else if (r.kind === 'rejected' && r.errors) {
@@ -627,17 +630,16 @@
     } else if (r.kind === 'network') {
       await storeOffline(rec);
     } else if (r.kind === 'csrf') {
-      status((msg || 'Phiên làm việc đã hết hạn.') + ' Chữ bạn đã nhập vẫn được giữ khi tải lại trang.', 'error');
+      status((msg || t('session_expired')) + t('text_kept_on_reload'), 'error');
     } else {
-      status(msg || 'Máy chủ đang bận hoặc gặp sự cố' + (r.status ? ' (mã ' + r.status + ')' : '') +
-        '. Nội dung bạn nhập vẫn được giữ; hãy thử gửi lại sau ít phút.', 'error');
+      status(msg || t('server_busy', { code: r.status ? t('error_code', { status: r.status }) : '' }), 'error');
     }
   }
 
   /* The network is down: keep the petition in the outbox and empty the form for the next one. */
   async function storeOffline(rec) {
     try { await Outbox.put(rec); } catch (e) {
-      return status('Mất kết nối mạng, kiến nghị chưa gửi được. Nội dung bạn nhập vẫn được giữ; hãy gửi lại khi có mạng.', 'error');
+      return status(t('offline_not_stored'), 'error');
     }
     useKey(rec.idempotency_key);
     pending++;
@@ -652,7 +654,7 @@
     say('');
     clearPoint();
     saveDraft();
-    storedNote = status('Mất kết nối mạng. Kiến nghị đã được lưu trên máy và sẽ tự gửi khi có mạng trở lại — bạn không cần gửi lại.', 'success');
+    storedNote = status(t('stored_offline'), 'success');
     requestSync();
   }
 
@@ -708,10 +710,10 @@
       form.prepend(summary);
     }
     summary.textContent = '';
-    summary.append(h('p', { text: 'Kiến nghị chưa gửi được. Hãy sửa các mục sau:' }), h('ul', null, items));
+    summary.append(h('p', { text: t('fix_these') }), h('ul', null, items));
     summary.hidden = false;
     summary.focus();
-    status('Kiến nghị chưa gửi được; xem các lỗi ở đầu biểu mẫu và bên cạnh từng mục.', 'error');
+    status(t('not_sent_see_errors'), 'error');
   }
 
   /* ---- j. The outbox: retried on every load and when the network comes back */
@@ -724,7 +726,7 @@
       if (sent.length && storedNote) storedNote.remove();
       sent.forEach((s) => {
         const href = safeUrl(s.status_url);
-        status(['Kiến nghị bạn gửi lúc mất mạng đã đến nơi. Mã theo dõi: ',
+        status([t('arrived'),
           h(href ? 'a' : 'strong', href ? { href, text: s.tracking_code } : { text: s.tracking_code })], 'success', true);
       });
       if (sent.length) await Outbox.remove('sent', sent.map((s) => s.idempotency_key)).catch(() => {});
@@ -741,7 +743,7 @@
     if (pendingNote) pendingNote.remove();
     pendingNote = null;
     if (pending) {
-      pendingNote = status('Có ' + pending + ' kiến nghị lưu trên máy đang chờ gửi; sẽ tự gửi khi có mạng.', 'info', true);
+      pendingNote = status(t('pending', { n: pending }), 'info', true);
       requestSync();
     }
   }
@@ -763,12 +765,11 @@
       photosChanged();
     } catch (e) { /* the photos have to be chosen again */ }
     await setPlace([{ code: v.province }, { code: v.commune }, { code: v.village }], placeSeq);
-    if (v.lat) locate('Điểm đã chọn: ', false);
+    if (v.lat) locate(t('chosen_point'), false);
     saveDraft();
     await Outbox.remove('outbox', rec.idempotency_key).catch(() => {});
     if (rec.rejected.errors) showErrors(rec.rejected.errors);
-    status('Kiến nghị bạn lưu trên máy lúc mất mạng chưa được nhận. Nội dung đã được đưa lại vào biểu mẫu; ' +
-      'hãy sửa rồi gửi lại. ' + (rec.rejected.message || ''), 'error', true);
+    status(t('stored_refused') + (rec.rejected.message || ''), 'error', true);
   }
 
   window.addEventListener('online', flushOutbox);
@@ -780,8 +781,8 @@
   /* ---- Start */
 
   if ((store.get(USED) || []).indexOf(el.key.value) >= 0) el.key.value = uuid();
-  if (restoreDraft()) status('Đã khôi phục nội dung bạn nhập lần trước trên máy này.', 'info', true);
+  if (restoreDraft()) status(t('draft_restored'), 'info', true);
   syncAnonymous();
-  if (el.lat.value && el.lon.value) { locate('Điểm đã chọn: ', false); similar(); }
+  if (el.lat.value && el.lon.value) { locate(t('chosen_point'), false); similar(); }
   flushOutbox();
 })();
