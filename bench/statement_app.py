@@ -9,14 +9,13 @@ the Python around it costs.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
-import psycopg
 from flask import Flask, request
 
 from app.services.petitions import new_tracking_code
 from app.spatial import insert_placed_sql
+from bench.bare_app import connection  # one psycopg connection per worker, as there
 
 app = Flask(__name__)
 COLUMNS = (
@@ -39,14 +38,6 @@ COLUMNS = (
     "partner_id",
 )
 SQL = insert_placed_sql(COLUMNS)
-_conn = None
-
-
-def connection():
-    global _conn
-    if _conn is None:
-        _conn = psycopg.connect(os.environ["BARE_DATABASE_URL"])
-    return _conn
 
 
 @app.post("/statement")
