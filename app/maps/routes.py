@@ -58,15 +58,7 @@ def officer_map():
     sel = aggregates.selection_from_args(current_user, request.args)
     names = dict(categories.choices())
     if current_user.role == "commune":
-        rendered = builders.markers_map(
-            _assets(),
-            spatial.boundaries(current_user.area),
-            spatial.petition_points(sel),
-            category_names=names,
-            status_names=STATUS_NAMES,
-            **_tiles(),
-            link=lambda p: url_for("officer.petition", petition_id=p.id),
-        )
+        rendered = _commune_markers(sel, current_user.area, names)
         title = f"{current_user.area.unit_type} {current_user.area.name}"
     else:
         province = province or (current_user.area if current_user.role == "province" else None)
@@ -75,6 +67,19 @@ def officer_map():
             abort(404)
         rendered, title = _area_map(sel, province, commune, names)
     return render_template("maps/officer_map.html", map=rendered, form=form, title=title)
+
+
+def _commune_markers(sel, commune, names):
+    """A commune's villages and its petitions as markers, each linking to the officer's petition page."""
+    return builders.markers_map(
+        _assets(),
+        spatial.boundaries(commune),
+        spatial.petition_points(sel),
+        category_names=names,
+        status_names=STATUS_NAMES,
+        **_tiles(),
+        link=lambda p: url_for("officer.petition", petition_id=p.id),
+    )
 
 
 def _area_map(sel, province, commune, names):
@@ -159,15 +164,7 @@ def report():
     numbers = aggregates.report(sel, level)
     names = dict(categories.choices())
     if level == "commune":
-        rendered = builders.markers_map(
-            _assets(),
-            spatial.boundaries(area),
-            spatial.petition_points(sel),
-            category_names=names,
-            status_names=STATUS_NAMES,
-            **_tiles(),
-            link=lambda p: url_for("officer.petition", petition_id=p.id),
-        )
+        rendered = _commune_markers(sel, area, names)
     else:
         rendered, _ = _area_map(sel, area, None, {})
     return render_template(
