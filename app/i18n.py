@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 
 LANGUAGES = ("vi", "en")
@@ -17,6 +17,8 @@ VIETNAM_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def select_locale() -> str:
+    if not has_request_context():  # commands and jobs: notices and logs are in Vietnamese
+        return "vi"
     chosen = request.args.get("lang") or request.cookies.get("lang")
     return chosen if chosen in LANGUAGES else "vi"
 

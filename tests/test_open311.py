@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +16,7 @@ from app.models import AuditEvent
 from app.openapi import document
 from app.services import partners, workflow
 from app.services.petitions import by_code
+from app.services.workdays import local_date
 from tests.factories import csrf_token, log_in, officer, petition_in, slice_communes
 
 V2 = "/open311/v2"
@@ -425,7 +426,7 @@ def test_filters_status_service_dates_and_codes(client, filed):
     assert codes(client.get(f"{V2}/requests.json?service_code=roads,land")) == everything
     assert codes(client.get(f"{V2}/requests.json?service_code=nope")) == set()
 
-    today = date.today()
+    today = local_date(datetime.now(UTC))  # start_date and end_date without a zone are Vietnam's days
     tomorrow, yesterday = today + timedelta(days=1), today - timedelta(days=1)
     assert codes(client.get(f"{V2}/requests.json?start_date={tomorrow}")) == set()
     assert codes(client.get(f"{V2}/requests.json?end_date={yesterday}T00:00:00Z")) == set()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort
 
 from app import spatial
 from app.models import Area, User
 from app.models.petition import STATUS_NAMES
-from app.services.workdays import VIETNAM
+from app.services.workdays import VIETNAM, local_date
 from app.spatial import Selection
 
 PUBLIC_MIN_COUNT = 5  # areas with fewer petitions are not shown on the public map
@@ -52,7 +52,8 @@ def period_from_args(args: Mapping[str, str]) -> Period:
     """The period of a query string: a week (weeks back from this one) wins over since/until dates."""
     week = args.get("week", "")
     if week.isdigit() and int(week) <= WEEKS_BACK:
-        monday = date.today() - timedelta(days=date.today().weekday(), weeks=int(week))
+        today = local_date(datetime.now(UTC))  # this week is Vietnam's, whatever the server's clock
+        monday = today - timedelta(days=today.weekday(), weeks=int(week))
         return Period(monday, monday + timedelta(days=6))
     return Period(_date(args.get("since")), _date(args.get("until")))
 
