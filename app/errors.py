@@ -1,23 +1,25 @@
-"""Error pages and JSON errors: a clear sentence in Vietnamese, never a stack trace."""
+"""Error pages and JSON errors: a clear sentence in the page's language (Vietnamese first), never a stack trace."""
 
 from __future__ import annotations
 
 from flask import Flask, abort, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 
 MESSAGES = {
-    400: ("bad_request", "Yêu cầu không hợp lệ."),
-    404: ("not_found", "Không tìm thấy trang hoặc mục bạn cần."),
-    405: ("method_not_allowed", "Phương thức không được hỗ trợ."),
-    413: ("too_large", "Dữ liệu gửi lên quá lớn (ảnh tối đa 10 MB mỗi ảnh, tối đa 5 ảnh)."),
-    429: ("rate_limited", "Bạn đã gửi quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau ít phút."),
-    500: ("server_error", "Hệ thống gặp lỗi. Vui lòng thử lại sau."),
+    400: ("bad_request", _l("Yêu cầu không hợp lệ.")),
+    404: ("not_found", _l("Không tìm thấy trang hoặc mục bạn cần.")),
+    405: ("method_not_allowed", _l("Phương thức không được hỗ trợ.")),
+    413: ("too_large", _l("Dữ liệu gửi lên quá lớn (ảnh tối đa 10 MB mỗi ảnh, tối đa 5 ảnh).")),
+    429: ("rate_limited", _l("Bạn đã gửi quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau ít phút.")),
+    500: ("server_error", _l("Hệ thống gặp lỗi. Vui lòng thử lại sau.")),
     503: (
         "unavailable",
-        "Hệ thống đang tạm thời gián đoạn. Nội dung bạn đã nhập vẫn được giữ lại; vui lòng gửi lại sau ít phút.",
+        _l("Hệ thống đang tạm thời gián đoạn. Nội dung bạn đã nhập vẫn được giữ lại; vui lòng gửi lại sau ít phút."),
     ),
 }
 
@@ -31,7 +33,7 @@ def wants_json() -> bool:
 
 def error_response(status: int, code: str | None = None, message: str | None = None):
     default_code, default_message = MESSAGES.get(status, MESSAGES[500])
-    code, message = code or default_code, message or default_message
+    code, message = code or default_code, str(message or default_message)
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), status
     return render_template("error.html", status=status, message=message), status
@@ -52,7 +54,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return error_response(400, "csrf", "Phiên làm việc đã hết hạn. Vui lòng tải lại trang và gửi lại.")
+        return error_response(400, "csrf", _("Phiên làm việc đã hết hạn. Vui lòng tải lại trang và gửi lại."))
 
     @app.errorhandler(OperationalError)
     def database_down(exc):

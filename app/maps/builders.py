@@ -1,4 +1,4 @@
-"""Map builders: plain data in, HTML out — no Flask, no database.
+"""Map builders: plain data in, HTML out — no database; their own labels through gettext.
 
 folium's defaults load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs;
 every builder here replaces them with the portal's own copies (the URLs
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import folium
 from branca.element import Element, Html
+from flask_babel import gettext as _
 from folium.plugins import HeatMap, MarkerCluster
 from folium.template import Template
 
@@ -52,7 +53,7 @@ def _new_map(
     m.default_js = [("leaflet", assets["leaflet.js"])]
     m.default_css = [("leaflet_css", assets["leaflet.css"])]
     if tiles:
-        folium.TileLayer(tiles=tiles, attr=attribution or " ", name="Nền bản đồ", control=False).add_to(m)
+        folium.TileLayer(tiles=tiles, attr=attribution or " ", name=_("Nền bản đồ"), control=False).add_to(m)
     if bounds:
         m.fit_bounds(bounds)
     return m
@@ -121,7 +122,7 @@ def choropleth_layer(collection: dict, name: str, value: str, show: bool = True)
         },
         highlight_function=lambda f: {"weight": 2, "color": "#1d1d1f"},
         tooltip=folium.GeoJsonTooltip(
-            fields=["name", "count", "per_1000"], aliases=["", "Số kiến nghị", "Trên 1.000 dân"], localize=True
+            fields=["name", "count", "per_1000"], aliases=["", _("Số kiến nghị"), _("Trên 1.000 dân")], localize=True
         )
         if collection["features"]
         else None,
@@ -147,17 +148,17 @@ def area_map(
     coarser: the same counts for the level above (provinces under a national commune map).
     """
     m = _new_map(assets, tiles, attribution, bounds or _bounds_of(collection))
-    layer, breaks = choropleth_layer(collection, "Số kiến nghị", "count")
+    layer, breaks = choropleth_layer(collection, _("Số kiến nghị"), "count")
     layer.add_to(m)
     if coarser is not None:
-        choropleth_layer(coarser, "Theo tỉnh, thành phố", "count", show=False)[0].add_to(m)
+        choropleth_layer(coarser, _("Theo tỉnh, thành phố"), "count", show=False)[0].add_to(m)
     if per_capita:
-        choropleth_layer(collection, "Trên 1.000 dân", "per_1000", show=False)[0].add_to(m)
+        choropleth_layer(collection, _("Trên 1.000 dân"), "per_1000", show=False)[0].add_to(m)
     if heat:
-        _heat(assets, heat, "Mật độ kiến nghị (heatmap)", show=True).add_to(m)
+        _heat(assets, heat, _("Mật độ kiến nghị (heatmap)"), show=True).add_to(m)
     for category, cells in (heat_by_category or {}).items():
-        _heat(assets, cells, f"Lĩnh vực: {category}", show=False).add_to(m)
-    m.get_root().html.add_child(_legend(title, breaks, "số kiến nghị"))
+        _heat(assets, cells, _("Lĩnh vực: %(category)s", category=category), show=False).add_to(m)
+    m.get_root().html.add_child(_legend(title, breaks, _("số kiến nghị")))
     folium.LayerControl(collapsed=False).add_to(m)
     return _render(m)
 
@@ -200,11 +201,11 @@ def markers_map(
     m.default_js = [*m.default_js, ("jquery", assets["jquery.js"])]  # folium builds popups with jQuery
     folium.GeoJson(
         boundaries,
-        name="Thôn, tổ dân phố",
+        name=_("Thôn, tổ dân phố"),
         style_function=lambda f: {"color": "#b3161b", "weight": 1, "fillOpacity": 0.04},
         tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[""]) if boundaries["features"] else None,
     ).add_to(m)
-    cluster = MarkerCluster(name="Kiến nghị")
+    cluster = MarkerCluster(name=_("Kiến nghị"))
     cluster.default_js = [("markerclusterjs", assets["markercluster.js"])]
     cluster.default_css = [
         ("markerclustercss", assets["markercluster.css"]),
@@ -214,8 +215,8 @@ def markers_map(
         popup = (  # every citizen string escaped: a title is never markup
             f"<strong>{html.escape(p.title)}</strong><br>"
             f"{html.escape(category_names.get(p.category_code, p.category_code))} · "
-            f"{html.escape(status_names.get(p.status, p.status))}<br>"
-            f'<a href="{html.escape(link(p))}" target="_top">Mở kiến nghị</a>'
+            f"{html.escape(str(status_names.get(p.status, p.status)))}<br>"
+            f'<a href="{html.escape(link(p))}" target="_top">{html.escape(_("Mở kiến nghị"))}</a>'
         )
         folium.CircleMarker(
             [p.lat, p.lon],
@@ -227,11 +228,12 @@ def markers_map(
         ).add_to(cluster)
     cluster.add_to(m)
     legend = "".join(
-        f'<div><span class="swatch round" style="background:{colour}"></span>{html.escape(status_names[s])}</div>'
+        f'<div><span class="swatch round" style="background:{colour}"></span>{html.escape(str(status_names[s]))}</div>'
         for s, colour in STATUS_COLOURS.items()
         if s in status_names
     )
-    m.get_root().html.add_child(Element(f'<div class="map-legend"><strong>Trạng thái</strong>{legend}</div>'))
+    heading = html.escape(_("Trạng thái"))
+    m.get_root().html.add_child(Element(f'<div class="map-legend"><strong>{heading}</strong>{legend}</div>'))
     folium.LayerControl(collapsed=False).add_to(m)
     return _render(m)
 

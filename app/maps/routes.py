@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import spatial
@@ -36,7 +37,7 @@ def _tiles() -> dict:
 
 def _form() -> MapFilterForm:
     form = MapFilterForm(request.args)
-    form.category.choices = [("", "— Mọi lĩnh vực —"), *categories.choices()]
+    form.category.choices = [("", _("— Mọi lĩnh vực —")), *categories.choices()]
     return form
 
 
@@ -92,7 +93,7 @@ def _area_map(sel, province, commune, names):
         title = f"{province.unit_type} {province.name}"
     else:  # the country, by commune, with coarse shapes; provinces as a second layer
         collection = spatial.choropleth("commune", None, sel, detail="coarse")
-        title = "Toàn quốc"
+        title = _("Toàn quốc")
         coarser = spatial.choropleth("province", None, sel, detail="coarse")
     heat = spatial.heat_cells(sel, HEAT_CELL_DEG if province else HEAT_CELL_DEG * 4)
     by_category = {}
@@ -102,7 +103,7 @@ def _area_map(sel, province, commune, names):
     rendered = builders.area_map(
         _assets(),
         collection,
-        title=f"Kiến nghị — {title}",
+        title=_("Kiến nghị — %(area)s", area=title),
         heat=heat,
         heat_by_category=by_category,
         coarser=coarser,
@@ -125,7 +126,7 @@ def public_map():
     rendered = builders.area_map(
         _assets(),
         aggregates.public_collection(collection),
-        title="Kiến nghị theo xã, phường",
+        title=_("Kiến nghị theo xã, phường"),
         per_capita=True,
         **_tiles(),
     )

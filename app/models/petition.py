@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,13 +20,13 @@ from app.models.area import Area
 from app.models.partner import Partner
 
 STATUS_NAMES = {
-    "received": "Đã tiếp nhận",
-    "accepted": "Đã thụ lý",
-    "rejected": "Không thụ lý",
-    "in_progress": "Đang giải quyết",
-    "resolved": "Đã trả lời",
-    "forwarded": "Đã chuyển",
-    "merged": "Đã gộp",
+    "received": _l("Đã tiếp nhận"),
+    "accepted": _l("Đã thụ lý"),
+    "rejected": _l("Không thụ lý"),
+    "in_progress": _l("Đang giải quyết"),
+    "resolved": _l("Đã trả lời"),
+    "forwarded": _l("Đã chuyển"),
+    "merged": _l("Đã gộp"),
 }
 OPEN_STATUSES = ("received", "accepted", "in_progress", "forwarded")
 
@@ -93,7 +94,7 @@ class Petition(db.Model):
 
     @property
     def status_name(self) -> str:
-        return STATUS_NAMES.get(self.status, self.status)
+        return str(STATUS_NAMES.get(self.status, self.status))
 
     @property
     def is_open(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,10 +21,10 @@ from app.models.area import Area
 
 ROLES = ("commune", "province", "central", "admin")
 ROLE_NAMES = {
-    "commune": "Cán bộ Mặt trận xã",
-    "province": "Cán bộ Mặt trận tỉnh",
-    "central": "Cán bộ Trung ương",
-    "admin": "Quản trị hệ thống",
+    "commune": _l("Cán bộ Mặt trận xã"),
+    "province": _l("Cán bộ Mặt trận tỉnh"),
+    "central": _l("Cán bộ Trung ương"),
+    "admin": _l("Quản trị hệ thống"),
 }
 AREA_LEVEL_OF_ROLE = {"commune": "commune", "province": "province"}
 
@@ -56,7 +57,7 @@ class User(UserMixin, db.Model):
 
     @property
     def role_name(self) -> str:
-        return ROLE_NAMES[self.role]
+        return str(ROLE_NAMES[self.role])
 
     @property
     def sees_personal_data(self) -> bool:

@@ -7,6 +7,7 @@ outside the officer's area is not found (404), whatever the link.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -30,8 +31,8 @@ def officers_only():
 def inbox_page():
     """List the officer's petitions, filtered and paged."""
     form = FilterForm(request.args)
-    form.category.choices = [("", "— Mọi lĩnh vực —"), *categories.choices()]
-    form.village.choices = [("", "— Mọi thôn, tổ dân phố —"), *_village_choices()]
+    form.category.choices = [("", _("— Mọi lĩnh vực —")), *categories.choices()]
+    form.village.choices = [("", _("— Mọi thôn, tổ dân phố —")), *_village_choices()]
     selection = form.to_filter()
     result = inbox.page(current_user, selection)
     return render_template(
@@ -114,7 +115,7 @@ def act(petition_id: int):
         db.session.rollback()
         flash(refused.message, "error")
         return _petition_page(scope.petition_for(current_user, petition_id), form=form, status=422)
-    flash(f"Đã {workflow.TRANSITIONS[form.action.data].label.lower()}.", "success")
+    flash(_("Đã %(action)s.", action=workflow.TRANSITIONS[form.action.data].label.lower()), "success")
     if db.session.scalar(scope.petitions_visible_to(current_user).where(Petition.id == petition_id)) is None:
         return redirect(url_for(".inbox_page"), 303)  # forwarded out of this inbox
     return redirect(url_for(".petition", petition_id=petition_id), 303)
@@ -129,7 +130,7 @@ def file_for_citizen():
         submission.filed_by_id, submission.actor_label = current_user.id, current_user.username
         result = petition_service.submit(submission)
         petition = petition_service.by_code(result.tracking_code)
-        flash(f"Đã ghi nhận kiến nghị {result.display_code}.", "success")
+        flash(_("Đã ghi nhận kiến nghị %(code)s.", code=result.display_code), "success")
         if db.session.scalar(scope.petitions_visible_to(current_user).where(Petition.id == petition.id)) is None:
             return redirect(url_for(".inbox_page"), 303)
         return redirect(url_for(".petition", petition_id=petition.id), 303)

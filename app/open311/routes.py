@@ -40,7 +40,7 @@ def open311_error(exc: Open311Error):
 def _http_error(exc: HTTPException):
     status = exc.code or 500
     _, message = MESSAGES.get(status, (None, exc.description or MESSAGES[500][1]))
-    response = errors(_fmt(), status, message)
+    response = errors(_fmt(), status, str(message))
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
@@ -57,7 +57,7 @@ bp.register_error_handler(HTTPException, _http_error)
 def database_down(exc):
     current_app.logger.warning("database unavailable: %s", exc.orig)
     db.session.rollback()
-    return errors(_fmt(), 503, MESSAGES[503][1])
+    return errors(_fmt(), 503, str(MESSAGES[503][1]))
 
 
 @bp.before_app_request

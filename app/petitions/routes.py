@@ -16,6 +16,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
 from app.errors import MESSAGES, wants_json
@@ -96,7 +97,7 @@ def create():  # rate limited: see app/limits.py
 
 
 def _unavailable(form: PetitionForm):
-    code, message = MESSAGES[503]
+    code, message = MESSAGES[503][0], str(MESSAGES[503][1])
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), 503
     return _no_store(_render_form(form, message), 503)
@@ -120,7 +121,7 @@ def track():
     form = TrackForm(request.args)
     petition = petition_service.by_code(form.code.data or "") if form.validate() else None
     if petition is None:
-        message = "Không tìm thấy kiến nghị có mã này. Hãy kiểm tra lại mã theo dõi." if form.code.data else None
+        message = _("Không tìm thấy kiến nghị có mã này. Hãy kiểm tra lại mã theo dõi.") if form.code.data else None
         return render_template("home.html", track_form=form, track_error=message), 404 if form.code.data else 200
     return redirect(url_for(".status", code=petition.display_code))
 
@@ -147,7 +148,9 @@ def support(code: str):
     form = SupportForm()
     if not form.validate_on_submit() or not petition.is_open:
         if wants_json():
-            return jsonify({"error": {"code": "invalid", "message": "Không thể thêm ý kiến cho kiến nghị này."}}), 422
+            return jsonify(
+                {"error": {"code": "invalid", "message": _("Không thể thêm ý kiến cho kiến nghị này.")}}
+            ), 422
         return redirect(url_for(".status", code=petition.display_code))
     count = petition_service.add_support(petition, form.idempotency_key.data)
     if wants_json():
@@ -164,7 +167,7 @@ def rate(code: str):
         try:
             petition_service.rate(petition, form.satisfied.data == "y", (form.comment.data or "").strip())
         except petition_service.NotAnswered:
-            form.satisfied.errors = ["Kiến nghị chưa có câu trả lời để đánh giá."]
+            form.satisfied.errors = [_("Kiến nghị chưa có câu trả lời để đánh giá.")]
         else:
             return redirect(url_for(".status", code=petition.display_code, rated=1), 303)
     return render_template(

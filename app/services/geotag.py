@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from app import spatial
 from app.spatial import Placed
@@ -44,20 +45,20 @@ def as_dict(placed: Placed) -> dict:
 def parse_point(lat, lon) -> tuple[float, float]:
     """Turn raw latitude/longitude input into (lon, lat), or raise InvalidPoint."""
     if lat in (None, "") or lon in (None, ""):
-        raise InvalidPoint("missing_coordinates", "Cần có cả vĩ độ (lat) và kinh độ (lon).")
+        raise InvalidPoint("missing_coordinates", _("Cần có cả vĩ độ (lat) và kinh độ (lon)."))
     try:
         lat_f, lon_f = float(lat), float(lon)
     except (TypeError, ValueError):
         raise InvalidPoint(
-            "invalid_coordinates", "Vĩ độ và kinh độ phải là số, ví dụ lat=21.0285&lon=105.8542."
+            "invalid_coordinates", _("Vĩ độ và kinh độ phải là số, ví dụ lat=21.0285&lon=105.8542.")
         ) from None
     if not (math.isfinite(lat_f) and math.isfinite(lon_f)):
-        raise InvalidPoint("invalid_coordinates", "Vĩ độ và kinh độ phải là số hữu hạn.")
+        raise InvalidPoint("invalid_coordinates", _("Vĩ độ và kinh độ phải là số hữu hạn."))
     if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
-        raise InvalidPoint("out_of_range", "Vĩ độ phải trong khoảng -90 đến 90, kinh độ trong khoảng -180 đến 180.")
+        raise InvalidPoint("out_of_range", _("Vĩ độ phải trong khoảng -90 đến 90, kinh độ trong khoảng -180 đến 180."))
     west, south, east, north = NATIONAL_EXTENT
     if not (west <= lon_f <= east and south <= lat_f <= north):
-        raise InvalidPoint("outside_vietnam", "Vị trí này nằm ngoài lãnh thổ Việt Nam.")
+        raise InvalidPoint("outside_vietnam", _("Vị trí này nằm ngoài lãnh thổ Việt Nam."))
     return lon_f, lat_f
 
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 
+from flask_babel import gettext as _
 from PIL import ExifTags, Image, ImageOps
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -70,28 +71,28 @@ def _open(data: bytes) -> Image.Image:
 def check(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> CheckedPhoto:
     """Validate untrusted bytes as a JPEG, PNG or WebP photo; raise PhotoRejected otherwise."""
     if not data:
-        raise PhotoRejected("Tệp ảnh trống.")
+        raise PhotoRejected(_("Tệp ảnh trống."))
     if len(data) > max_bytes:
-        raise PhotoRejected(f"Ảnh lớn quá {_size(max_bytes)}.")
-    too_many_pixels = PhotoRejected(f"Ảnh có quá nhiều điểm ảnh (tối đa {_number(max_pixels / 1e6)} triệu).")
+        raise PhotoRejected(_("Ảnh lớn quá %(size)s.", size=_size(max_bytes)))
+    too_many_pixels = PhotoRejected(_("Ảnh có quá nhiều điểm ảnh (tối đa %(n)s triệu).", n=_number(max_pixels / 1e6)))
     with _bombs_are_errors():
         try:
             img = _open(data)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise too_many_pixels from None
         except Exception:
-            raise PhotoRejected("Tệp này không phải là ảnh JPEG, PNG hoặc WebP.") from None
+            raise PhotoRejected(_("Tệp này không phải là ảnh JPEG, PNG hoặc WebP.")) from None
         with img:
             # Many phones write MPO: a JPEG followed by extra pictures. Pillow's JPEG decoder names it so.
             fmt = "JPEG" if img.format == "MPO" else img.format
             if fmt not in ALLOWED:
-                raise PhotoRejected("Tệp này không phải là ảnh JPEG, PNG hoặc WebP.")
+                raise PhotoRejected(_("Tệp này không phải là ảnh JPEG, PNG hoặc WebP."))
             if img.width * img.height > max_pixels:
                 raise too_many_pixels
             try:
                 img.load()  # decode every pixel once: refuses truncated and corrupt files
             except Exception:
-                raise PhotoRejected("Ảnh bị hỏng, không đọc được.") from None
+                raise PhotoRejected(_("Ảnh bị hỏng, không đọc được.")) from None
             return CheckedPhoto(fmt, img.width, img.height, _location(img))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import spatial
@@ -39,28 +40,28 @@ class Transition:
 
 ALL = tuple(STATUS_NAMES)
 TRANSITIONS = {
-    "accept": Transition("Thụ lý", ("received", "forwarded"), "accepted"),
-    "reject": Transition("Không thụ lý", ("received", "forwarded"), "rejected"),
-    "start": Transition("Bắt đầu giải quyết", ("accepted",), "in_progress"),
-    "resolve": Transition("Trả lời công dân", ("accepted", "in_progress"), "resolved"),
-    "forward": Transition("Chuyển xử lý", OPEN_STATUSES, "forwarded"),
-    "merge": Transition("Gộp vào kiến nghị trùng", OPEN_STATUSES, "merged"),
-    "replace": Transition("Đổi thôn, tổ dân phố", OPEN_STATUSES, None),
-    "refer": Transition("Chuyển cơ quan nhà nước", ("accepted", "in_progress"), None),
-    "redact": Transition("Biên tập nội dung công khai", ALL, None),
-    "reopen": Transition("Mở lại", ("resolved",), "in_progress"),
+    "accept": Transition(_l("Thụ lý"), ("received", "forwarded"), "accepted"),
+    "reject": Transition(_l("Không thụ lý"), ("received", "forwarded"), "rejected"),
+    "start": Transition(_l("Bắt đầu giải quyết"), ("accepted",), "in_progress"),
+    "resolve": Transition(_l("Trả lời công dân"), ("accepted", "in_progress"), "resolved"),
+    "forward": Transition(_l("Chuyển xử lý"), OPEN_STATUSES, "forwarded"),
+    "merge": Transition(_l("Gộp vào kiến nghị trùng"), OPEN_STATUSES, "merged"),
+    "replace": Transition(_l("Đổi thôn, tổ dân phố"), OPEN_STATUSES, None),
+    "refer": Transition(_l("Chuyển cơ quan nhà nước"), ("accepted", "in_progress"), None),
+    "redact": Transition(_l("Biên tập nội dung công khai"), ALL, None),
+    "reopen": Transition(_l("Mở lại"), ("resolved",), "in_progress"),
 }
 
 
 # How each audit row reads in a petition's history.
 EVENT_NAMES = {
     **{name: t.label for name, t in TRANSITIONS.items()},
-    "received": "Tiếp nhận",
-    "viewed_contact": "Xem thông tin liên hệ",
-    "merged_in": "Nhận kiến nghị trùng gộp vào",
-    "escalated": "Nhắc quá hạn, báo cáo tỉnh",
-    "referral_no_reply": "Cơ quan không trả lời đúng hạn",
-    "rated": "Công dân đánh giá",
+    "received": _l("Tiếp nhận"),
+    "viewed_contact": _l("Xem thông tin liên hệ"),
+    "merged_in": _l("Nhận kiến nghị trùng gộp vào"),
+    "escalated": _l("Nhắc quá hạn, báo cáo tỉnh"),
+    "referral_no_reply": _l("Cơ quan không trả lời đúng hạn"),
+    "rated": _l("Công dân đánh giá"),
 }
 
 
