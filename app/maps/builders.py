@@ -213,10 +213,10 @@ def markers_map(
     ]
     for p in points:
         popup = (  # every citizen string escaped: a title is never markup
-            f"<strong>{html.escape(p.title)}</strong><br>"
-            f"{html.escape(category_names.get(p.category_code, p.category_code))} · "
-            f"{html.escape(str(status_names.get(p.status, p.status)))}<br>"
-            f'<a href="{html.escape(link(p))}" target="_top">{html.escape(_("Mở kiến nghị"))}</a>'
+            f"<strong>{_popup_text(p.title)}</strong><br>"
+            f"{_popup_text(category_names.get(p.category_code, p.category_code))} · "
+            f"{_popup_text(status_names.get(p.status, p.status))}<br>"
+            f'<a href="{_popup_text(link(p))}" target="_top">{_popup_text(_("Mở kiến nghị"))}</a>'
         )
         folium.CircleMarker(
             [p.lat, p.lon],
@@ -236,6 +236,13 @@ def markers_map(
     m.get_root().html.add_child(Element(f'<div class="map-legend"><strong>{heading}</strong>{legend}</div>'))
     folium.LayerControl(collapsed=False).add_to(m)
     return _render(m)
+
+
+def _popup_text(value) -> str:
+    """Text for a marker popup: HTML-escaped, and inert in the JavaScript template literal
+    (`…`) folium writes the popup into, where `, ${ and \\ would still act."""
+    escaped = html.escape(str(value))
+    return escaped.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
 
 
 def _bounds_of(collection: dict):
