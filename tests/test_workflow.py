@@ -9,10 +9,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
+from app.geodata.importer import import_features
 from app.models import AuditEvent, Notice, OutboxJob, Referral
 from app.services import reminders
 from app.services.workflow import TRANSITIONS, WorkflowError, act, allowed_actions
-from tests.factories import officer, petition_in, slice_communes
+from tests.factories import mini_geography, officer, petition_in, slice_communes
 
 
 @pytest.fixture
@@ -234,3 +235,18 @@ def test_an_overdue_petition_in_an_inbox_without_officers_is_escalated_once_too(
     p.due_at = p.created_at - timedelta(days=1)
     db.session.flush()
     assert [reminders.run()["escalated"] for _ in range(2)] == [1, 0]
+
+
+def test_re_placing_into_another_province_moves_the_petition_s_province_too(setting):
+    # Central staff see every area; the province decides who else sees the petition and where maps count it.
+    import_features(mini_geography(), "2025")
+    p = petition_in(setting["a"])
+    act(p, "replace", officer("central"), note="Sai tỉnh.", village_code="99001002")
+    placed = db.session.execute(
+        text(
+            "SELECT v.code, c.code, pr.code FROM petitions p JOIN areas v ON v.id = p.village_id "
+            "JOIN areas c ON c.id = p.commune_id JOIN areas pr ON pr.id = p.province_id WHERE p.id = :id"
+        ),
+        {"id": p.id},
+    ).one()
+    assert tuple(placed) == ("99001002", "99001", "99")

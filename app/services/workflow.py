@@ -192,6 +192,7 @@ def _replace(petition, actor, note, village_code: str = ""):
     if petition.assigned_area_id == petition.commune_id:
         petition.assigned_area_id = village.parent_id
     petition.village_id, petition.commune_id = village.id, village.parent_id
+    petition.province_id = village.parent.parent_id  # central staff may move it to another province
     return data
 
 
