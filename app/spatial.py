@@ -365,8 +365,11 @@ def petition_points(selection: Selection, limit: int = 2000):
     ).all()
 
 
-def counts_by(selection: Selection, column: str) -> list[tuple]:
-    """Petitions grouped by an area level or by category: (key, name, total, open, resolved, overdue)."""
+def counts_by(selection: Selection, column: str, limit: int | None = None) -> list[tuple]:
+    """Petitions grouped by an area level or by category: (key, name, total, open, resolved, overdue).
+
+    Largest first; limit keeps only the first rows.
+    """
     where, params = selection.where()
     if column == "category_code":
         key, name, join = "p.category_code", "cat.name_vi", "JOIN categories cat ON cat.code = p.category_code"
@@ -378,9 +381,9 @@ def counts_by(selection: Selection, column: str) -> list[tuple]:
                        count(*) FILTER (WHERE p.status = ANY(:open)),
                        count(*) FILTER (WHERE p.status = 'resolved'),
                        count(*) FILTER (WHERE p.status = ANY(:open) AND p.due_at < now())
-                FROM petitions p {join} WHERE {where} GROUP BY 1, 2 ORDER BY 3 DESC, 1"""
+                FROM petitions p {join} WHERE {where} GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT :limit"""
         ),
-        {**params, "open": list(OPEN_STATUSES)},
+        {**params, "open": list(OPEN_STATUSES), "limit": limit},
     ).all()
 
 

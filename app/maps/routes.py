@@ -97,7 +97,7 @@ def _area_map(sel, province, commune, names):
         coarser = spatial.choropleth("province", None, sel, detail="coarse")
     heat = spatial.heat_cells(sel, HEAT_CELL_DEG if province else HEAT_CELL_DEG * 4)
     by_category = {}
-    if province is not None:
+    if province is not None and names:  # the report's map draws no category layers
         cells = spatial.heat_cells_by_category(sel, CATEGORY_HEAT_CELL_DEG)
         by_category = {name: cells[code] for code, name in names.items() if code in cells}
     rendered = builders.area_map(

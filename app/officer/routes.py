@@ -125,7 +125,8 @@ def act(petition_id: int):
 def file_for_citizen():
     """File a petition on a citizen's behalf (hotline, paper, voter meeting)."""
     form = FileForCitizenForm(categories=categories.choices())
-    if form.validate_on_submit() and request.form.get("action") != "pick":
+    picking = request.form.get("action") == "pick"
+    if not picking and form.validate_on_submit():
         submission = form.to_submission(channel=form.channel.data)
         submission.filed_by_id, submission.actor_label = current_user.id, current_user.username
         result = petition_service.submit(submission)
@@ -134,8 +135,5 @@ def file_for_citizen():
         if db.session.scalar(scope.petitions_visible_to(current_user).where(Petition.id == petition.id)) is None:
             return redirect(url_for(".inbox_page"), 303)
         return redirect(url_for(".petition", petition_id=petition.id), 303)
-    if request.method == "POST" and request.form.get("action") == "pick":
-        for field in form:
-            field.errors = []
     form.offer_places()
     return render_template("officer/new_petition.html", form=form), 422 if form.errors else 200

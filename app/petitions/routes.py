@@ -76,11 +76,7 @@ def create():  # rate limited: see app/limits.py
     except OperationalError:
         db.session.rollback()
         return _unavailable(PetitionForm(categories=[]))
-    if _picking():
-        form.validate()  # show nothing yet: the citizen is still choosing the place
-        form.errors.clear()
-        for field in form:
-            field.errors = []
+    if _picking():  # not validated: the citizen is still choosing the place (and photos are not decoded)
         return _form_page(form)
     if not form.validate_on_submit():
         if wants_json():

@@ -93,13 +93,13 @@ def public_collection(collection: dict) -> dict:
 
 def report(sel: Selection, level: str) -> dict:
     """The numbers of a report: summary, per area and per category tables, top villages, weekly trend."""
+    column = {"country": "province_id", "province": "commune_id", "commune": "village_id"}[level]
+    by_area = spatial.counts_by(sel, column)
     return {
         "summary": spatial.summary(sel),
         "on_time": spatial.on_time_share(sel),
-        "by_area": spatial.counts_by(
-            sel, {"country": "province_id", "province": "commune_id", "commune": "village_id"}[level]
-        ),
+        "by_area": by_area,
         "by_category": spatial.counts_by(sel, "category_code"),
-        "top_villages": spatial.counts_by(sel, "village_id")[:10],
+        "top_villages": by_area[:10] if column == "village_id" else spatial.counts_by(sel, "village_id", limit=10),
         "trend": spatial.weekly_trend(sel),
     }
