@@ -248,3 +248,23 @@ def test_central_staff_see_the_country_by_commune_and_by_province(client, world)
     assert all(name in page for name in layer_names)
     province = spatial.choropleth("province", None, spatial.Selection(), detail="coarse")
     assert feature_counts(province) == {"46": 5, "99": 1}
+
+
+def test_the_report_s_top_villages_are_the_busiest_first(world):
+    from app.services import aggregates
+
+    province = spatial.area_by_code("46")
+    expected = db.session.execute(
+        text(
+            "SELECT v.code, count(*) FROM petitions p JOIN areas v ON v.id = p.village_id "
+            "WHERE p.province_id = :p GROUP BY v.code ORDER BY 2 DESC, 1"
+        ),
+        {"p": province.id},
+    ).all()
+    assert expected  # the world's petitions are placed in villages
+    for level, sel in (
+        ("province", spatial.Selection(province_id=province.id)),
+        ("commune", spatial.Selection(assigned_area_id=spatial.area_by_code(world["a"]).id)),
+    ):
+        top = [(code, total) for code, _, total, *_ in aggregates.report(sel, level)["top_villages"]]
+        assert top == [row for row in map(tuple, expected) if level == "province" or row[0].startswith(world["a"])][:10]
