@@ -79,8 +79,14 @@ class Area(db.Model):
     # "Thôn 3" folded to "thon 3": what name searches match against.
     search_name: Mapped[str] = mapped_column(String(260))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
-    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
-    label_point: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    # Loaded only when read (both at once): pickers, petitions and officers
+    # load areas by the hundred and need their names, not their boundaries.
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), deferred=True, deferred_group="shape"
+    )
+    label_point: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), deferred=True, deferred_group="shape"
+    )
     population: Mapped[int | None] = mapped_column(Integer)
     geom_source: Mapped[str] = mapped_column(String(16), default="surveyed")
 
