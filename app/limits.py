@@ -80,4 +80,3 @@ def init_app(app: Flask) -> None:
         for limit, exempt_when, key_func in limits:
             view = limiter.limit(limit, exempt_when=exempt_when, key_func=key_func)(view)
         app.view_functions[endpoint] = view
-    app.extensions["portal_limiter"] = limiter

@@ -176,11 +176,6 @@ def boundaries(parent: Area | None) -> dict:
     return collection
 
 
-def current_generation() -> Generation | None:
-    """Return the boundary generation that geotagging uses."""
-    return db.session.scalar(select(Generation).where(Generation.is_current))
-
-
 def area_by_code(code: str) -> Area | None:
     """Return the area of the current generation with this code."""
     return db.session.scalar(

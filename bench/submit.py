@@ -10,7 +10,6 @@ alone (bench/statement_app.py): what the database work by itself allows.
 from __future__ import annotations
 
 import os
-import random
 import re
 import subprocess
 import sys
@@ -182,4 +181,3 @@ def run(table) -> None:
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE bench_bare"))
     engine.dispose()
-    random.seed()

@@ -40,10 +40,6 @@ class RenderedMap:
     body: str
     script: str
 
-    @property
-    def size(self) -> int:
-        return len(self.header) + len(self.body) + len(self.script)
-
 
 def _new_map(
     assets: dict, tiles: str, attribution: str, bounds=None, height: str = "70vh", canvas: bool = True

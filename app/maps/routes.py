@@ -10,7 +10,7 @@ from app import spatial
 from app.extensions import db
 from app.maps import bp, builders
 from app.maps.forms import MapFilterForm
-from app.models.petition import STATUS_NAMES, format_code
+from app.models.petition import STATUS_NAMES
 from app.services import aggregates, categories, export_jobs, exports, workflow
 from app.storage import current_storage
 
@@ -176,7 +176,6 @@ def report():
         numbers=numbers,
         map=rendered,
         period=aggregates.period_from_args(request.args),
-        format_code=format_code,
     )
 
 

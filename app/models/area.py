@@ -34,7 +34,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 
-LEVELS = ("province", "commune", "village")
 PARENT_LEVEL = {"commune": "province", "village": "commune"}
 
 

@@ -9,7 +9,7 @@ exchanges for a password on first login.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
@@ -50,10 +50,6 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: inactive accounts cannot log in
         return self.active
-
-    @property
-    def is_locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > datetime.now(UTC)
 
     @property
     def role_name(self) -> str:

@@ -24,11 +24,6 @@ def _load() -> dict:
     return _cache
 
 
-def forget() -> None:
-    """Read the rules and holidays again (after an administrator edits them)."""
-    _cache["at"] = 0.0
-
-
 def due(status: str, category: str, since: datetime) -> datetime | None:
     """The end of the last working day a petition may stay in this status, or None (no deadline)."""
     loaded = _load()
