@@ -150,9 +150,20 @@ def similar_open_petitions(lon: float, lat: float, category: str, radius_m: floa
     ).all()
 
 
-# Simplification tolerance (degrees) of boundaries drawn for a picker map,
-# by the level drawn: about 1 km for provinces, 100 m for communes, 20 m for villages.
-_TOLERANCE = {"province": 0.01, "commune": 0.001, "village": 0.0002}
+def _drawn_shape(level: str) -> tuple[str, str]:
+    """Where a drawn boundary comes from: (join, geometry expression).
+
+    Provinces and communes use the shapes simplified at import (area_shapes,
+    :detail coarse or fine), whose neighbours still meet; villages, drawn one
+    commune at a time, are simplified on the fly (about 20 m).
+    """
+    if level == "village":
+        return "", "ST_SimplifyPreserveTopology(a.geom, 0.0002)"
+    return "JOIN area_shapes s ON s.area_id = a.id AND s.detail = :detail", "s.geom"
+
+
+# The detail a picker map draws each level at: ~1 km for the country's provinces, ~100 m for a province's communes.
+_PICKER_DETAIL = {"province": "coarse", "commune": "fine", "village": None}
 
 
 def boundaries(parent: Area | None) -> dict:
@@ -161,17 +172,19 @@ def boundaries(parent: Area | None) -> dict:
     if level is None:
         return {"type": "FeatureCollection", "features": []}
     where = "a.level = 'province'" if parent is None else "a.parent_id = :parent"
+    shape_join, shape = _drawn_shape(level)
     collection = db.session.execute(
         text(
             f"""SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
                    json_build_object('type', 'Feature',
                      'properties', json_build_object('code', a.code, 'name', a.name, 'unit_type', a.unit_type),
-                     'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, :tolerance), 5)::json)
+                     'geometry', ST_AsGeoJSON({shape}, 5)::json)
                    ORDER BY a.code), '[]'::json))
                 FROM areas a JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
+                {shape_join}
                 WHERE {where}"""
         ),
-        {"parent": parent.id if parent else None, "tolerance": _TOLERANCE[level]},
+        {"parent": parent.id if parent else None, "detail": _PICKER_DETAIL[level]},
     ).scalar_one()
     return collection
 
@@ -282,17 +295,10 @@ _CHILD_COLUMN = {"province": "province_id", "commune": "commune_id", "village": 
 
 
 def choropleth(level: str, parent_id: int | None, selection: Selection, detail: str = "fine") -> dict:
-    """Areas of a level (under a parent, or the whole country) with petition counts, as GeoJSON.
-
-    Provinces and communes use the pre-simplified shapes (area_shapes);
-    villages, drawn one commune at a time, are simplified on the fly.
-    """
+    """Areas of a level (under a parent, or the whole country) with petition counts, as GeoJSON (see _drawn_shape)."""
     where, params = selection.where()
     column = _CHILD_COLUMN[level]
-    if level == "village":
-        shape_join, shape = "", "ST_SimplifyPreserveTopology(a.geom, 0.0002)"
-    else:
-        shape_join, shape = "JOIN area_shapes s ON s.area_id = a.id AND s.detail = :detail", "s.geom"
+    shape_join, shape = _drawn_shape(level)
     area_filter = "a.parent_id = :parent" if parent_id else "a.level = :level"
     return db.session.execute(
         text(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+import shapely
+import shapely.geometry
 from sqlalchemy import select, text
 
 from app.extensions import db
@@ -148,4 +150,9 @@ def test_boundaries_of_the_provinces_and_of_a_province(client):
     communes = client.get("/api/v1/boundaries?parent=46").json
     assert len(communes["features"]) == 40
     assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in communes["features"])
+    # Simplified together, neighbours still meet: no overlaps, no gaps in the picker map.
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in communes["features"]]
+    union = shapely.union_all(shapes)
+    assert sum(shape.area for shape in shapes) == pytest.approx(union.area, rel=1e-6)
+    assert len(shapely.get_parts(union)) == 1 and all(len(part.interiors) == 0 for part in shapely.get_parts(union))
     assert client.get("/api/v1/boundaries?parent=99999").status_code == 404
