@@ -393,8 +393,9 @@
       const fd = new FormData();
       fd.append('csrf_token', el.csrf ? el.csrf.value : '');
       fd.append('idempotency_key', key);
+      const clock = Outbox.deadline(20000);   // on a stalled line the button comes back instead of staying disabled
       try {
-        const res = await fetch(url, { method: 'POST', body: fd, credentials: 'same-origin', headers: { Accept: 'application/json' } });
+        const res = await fetch(url, { method: 'POST', body: fd, credentials: 'same-origin', headers: { Accept: 'application/json' }, signal: clock.signal });
         const d = (await res.json().catch(() => null)) || {};
         if (res.ok && typeof d.supporters === 'number') {
           count.textContent = people(d.supporters);
@@ -405,7 +406,7 @@
         note.textContent = (d.error && d.error.message) || t('support_failed');
       } catch (e) {
         note.textContent = t('offline_retry');
-      }
+      } finally { clock.done(); }
       btn.disabled = false;
     });
     return h('li', null, [
