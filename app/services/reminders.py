@@ -32,8 +32,9 @@ def run(now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
         {"open": list(OPEN_STATUSES), "now": now, "batch": batch},
     ).all()
     officers = _Officers()
+    petitions = _by_id(petition_id for petition_id, _ in rows)
     for petition_id, key in rows:
-        petition = db.session.get(Petition, petition_id)
+        petition = petitions[petition_id]
         body = f"Kiến nghị {petition.display_code} quá hạn xử lý ({petition.status_name})."
         told = officers.of_area(petition.assigned_area_id) + officers.of_province(petition.province_id)
         notices.notify_officers(petition, told, key, body)
@@ -49,13 +50,21 @@ def run(now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
             and_(Referral.reply.is_(None), Referral.no_reply_at.is_(None), Referral.due_on < now.date())
         )
     ).all()
+    referred = _by_id(referral.petition_id for referral in silent)
     for referral in silent:
         referral.no_reply_at = now
-        petition = db.session.get(Petition, referral.petition_id)
         workflow.record(
-            petition, None, "referral_no_reply", data={"agency": referral.agency, "due_on": referral.due_on.isoformat()}
+            referred[referral.petition_id],
+            None,
+            "referral_no_reply",
+            data={"agency": referral.agency, "due_on": referral.due_on.isoformat()},
         )
     return {"escalated": escalated, "no_reply": len(silent)}
+
+
+def _by_id(ids) -> dict[int, Petition]:
+    """The petitions of a batch, loaded in one query."""
+    return {p.id: p for p in db.session.scalars(select(Petition).where(Petition.id.in_(list(ids))))}
 
 
 class _Officers:
