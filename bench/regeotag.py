@@ -29,8 +29,7 @@ RAW_JOIN = text(
 
 def run(table) -> None:
     print(f"Re-geotag: {SLICE:,} stored petitions into the current boundaries…", flush=True)
-    url = data.national()
-    data.petitions(url)
+    url = data.national()  # with the 1,000,000 petitions
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         generation = db.session.execute(text("SELECT id FROM generations WHERE is_current")).scalar_one()
