@@ -4,8 +4,8 @@ from app.models.area import Area, Generation
 from app.models.audit import AuditEvent
 from app.models.outbox import OutboxJob
 from app.models.partner import Partner
-from app.models.petition import Category, Petition, PetitionAnswer, PetitionPhoto, PetitionSupport
-from app.models.user import User
+from app.models.petition import Category, Petition, PetitionAnswer, PetitionPhoto, PetitionSupport, VoiceFlag
+from app.models.user import LoginFailure, User
 from app.models.workflow import DeadlineRule, Holiday, Notice, Referral
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "DeadlineRule",
     "Generation",
     "Holiday",
+    "LoginFailure",
     "Notice",
     "OutboxJob",
     "Partner",
@@ -24,4 +25,5 @@ __all__ = [
     "PetitionSupport",
     "Referral",
     "User",
+    "VoiceFlag",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -24,6 +24,10 @@ class Partner(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The scope the key carries for reads: an area (None: the whole country),
+    # and whether it sees petitions not yet published (never contact details).
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    sees_unpublished: Mapped[bool] = mapped_column(default=False)
 
     def __repr__(self) -> str:
         return f"<Partner {self.name}{'' if self.active else ' revoked'}>"

@@ -3,7 +3,10 @@
 A petition is committed, geotagged, before any other work is done for it.
 It keeps the areas (village, commune, province) it was filed under even
 when a later boundary generation becomes current. The tracking code is
-what the citizen holds; the numeric id never leaves the portal.
+the citizen's secret: it opens the status page and the rating, and appears
+in nothing anonymous besides. The public identifier (public_id, Open311's
+service_request_id) names the published view and grants nothing; the
+numeric id never leaves the portal.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, SmallInteger, String, Text, func
+from sqlalchemy import BigInteger, DateTime, FetchedValue, ForeignKey, Identity, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -46,7 +49,10 @@ class Petition(db.Model):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
+    public_id: Mapped[str] = mapped_column(String(16), unique=True, server_default=FetchedValue())
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # What the submission held when its key was first seen: the same key with other content is refused.
+    idempotency_digest: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
@@ -74,6 +80,10 @@ class Petition(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # The inbox that holds it: its commune, or the province (sent up, or no commune).
     assigned_area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    # The province of that inbox, kept by a trigger (migrations/sql/0010_public_edge.sql).
+    assigned_province_id: Mapped[int | None] = mapped_column(
+        ForeignKey("areas.id"), server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
     status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Computed from the deadline rules and the holiday calendar at each change of status.
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -83,6 +93,18 @@ class Petition(db.Model):
     public_body: Mapped[str | None] = mapped_column(Text)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    # Publication: the citizen's choice (officials' conduct is private by
+    # default), an officer's acceptance, and photos released by an officer.
+    publishable: Mapped[bool] = mapped_column(default=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    photos_released: Mapped[bool] = mapped_column(default=False)
+    # Bumped by every change through the ORM: an officer's action on a stale page is refused.
+    version: Mapped[int] = mapped_column(default=1)
+    # The answer the citizen rated: one rating per answer round.
+    rated_answer_id: Mapped[int | None] = mapped_column(ForeignKey("petition_answers.id"))
+    contact_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __mapper_args__ = {"version_id_col": version}
 
     category: Mapped[Category] = relationship()
     partner: Mapped[Partner | None] = relationship()
@@ -90,7 +112,9 @@ class Petition(db.Model):
     commune: Mapped[Area | None] = relationship(foreign_keys=[commune_id])
     province: Mapped[Area | None] = relationship(foreign_keys=[province_id])
     photos: Mapped[list[PetitionPhoto]] = relationship(order_by="PetitionPhoto.position", back_populates="petition")
-    answers: Mapped[list[PetitionAnswer]] = relationship(order_by="PetitionAnswer.created_at")
+    answers: Mapped[list[PetitionAnswer]] = relationship(
+        order_by="PetitionAnswer.created_at", foreign_keys="PetitionAnswer.petition_id"
+    )
 
     @property
     def status_name(self) -> str:
@@ -141,7 +165,12 @@ class PetitionPhoto(db.Model):
 
 
 class PetitionSupport(db.Model):
-    """One more citizen behind a petition ("I have this problem too")."""
+    """One more citizen behind a petition ("I have this problem too").
+
+    Who added it is kept only as keyed hashes (of the device's voter cookie,
+    the client address and its network), enough to count one voice per
+    device and to see bursts, never to recover an address.
+    """
 
     __tablename__ = "petition_supports"
 
@@ -149,6 +178,30 @@ class PetitionSupport(db.Model):
     petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    device_hash: Mapped[str | None] = mapped_column(String(64))
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    network_hash: Mapped[str | None] = mapped_column(String(64))
+    invalidated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    flag_id: Mapped[int | None] = mapped_column(ForeignKey("voice_flags.id"))
+
+
+class VoiceFlag(db.Model):
+    """A burst of voices on one petition from one client address or network, for the province to judge."""
+
+    __tablename__ = "voice_flags"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # client | network
+    source_hash: Mapped[str] = mapped_column(String(64))
+    source_label: Mapped[str] = mapped_column(String(64))  # e.g. "203.0.113.x" — never a whole address
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    voices: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | invalidated | dismissed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PetitionAnswer(db.Model):

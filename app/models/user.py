@@ -58,3 +58,14 @@ class User(UserMixin, db.Model):
     @property
     def sees_personal_data(self) -> bool:
         return self.role in ("commune", "province", "admin")
+
+
+class LoginFailure(db.Model):
+    """Failed logins of one account from one client (a keyed hash of its address): the back-off counts these."""
+
+    __tablename__ = "login_failures"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    client_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
