@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -81,6 +82,16 @@ def normalize_code(raw: str) -> str | None:
 def by_code(raw: str) -> Petition | None:
     code = normalize_code(raw)
     return db.session.scalar(select(Petition).where(Petition.tracking_code == code)) if code else None
+
+
+PUBLIC_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def by_public_id(public_id: str) -> Petition | None:
+    """The petition with this public identifier (what it opens is only the published view)."""
+    if not PUBLIC_ID.fullmatch(public_id or ""):
+        return None
+    return db.session.scalar(select(Petition).where(Petition.public_id == public_id))
 
 
 def by_idempotency_key(key: str) -> Petition | None:
