@@ -262,9 +262,9 @@ def similar_nearby_ids(petition_id: int, radius_m: float, days: int, min_similar
 
 @dataclass(frozen=True)
 class Selection:
-    """Which petitions a map or report counts. province_id/commune_id narrow to an area (scope)."""
+    """Which petitions a map or report counts; the inbox columns narrow to a scope (app/services/scope.py)."""
 
-    province_id: int | None = None
+    assigned_province_id: int | None = None
     assigned_area_id: int | None = None
     category: str = ""
     status: str = ""
@@ -274,7 +274,7 @@ class Selection:
     def where(self, alias: str = "p") -> tuple[str, dict]:
         clauses, params = ["TRUE"], {}
         for column, value in (
-            ("province_id", self.province_id),
+            ("assigned_province_id", self.assigned_province_id),
             ("assigned_area_id", self.assigned_area_id),
             ("category_code", self.category or None),
             ("status", self.status or None),

@@ -61,7 +61,7 @@ def feature_counts(collection) -> dict[str, int]:
 
 def test_commune_counts_on_the_map_equal_the_rows(world):
     province = spatial.area_by_code("46")
-    counts = feature_counts(spatial.choropleth("commune", province.id, spatial.Selection(province_id=province.id)))
+    counts = feature_counts(spatial.choropleth("commune", province.id, spatial.Selection(assigned_province_id=province.id)))
     expected = dict(
         db.session.execute(
             text(
@@ -77,23 +77,23 @@ def test_commune_counts_on_the_map_equal_the_rows(world):
 
 def test_counts_by_category_and_period_equal_the_rows(world):
     province = spatial.area_by_code("46")
-    sel = spatial.Selection(province_id=province.id)
+    sel = spatial.Selection(assigned_province_id=province.id)
     by_category = {row[0]: row[2] for row in spatial.counts_by(sel, "category_code")}
     assert by_category == {"roads": 4, "power_water": 1}
-    recent = spatial.Selection(province_id=province.id, since=world["a_roads"][0].created_at - timedelta(days=1))
+    recent = spatial.Selection(assigned_province_id=province.id, since=world["a_roads"][0].created_at - timedelta(days=1))
     assert spatial.summary(recent)["received"] == 4  # the 60-day-old one is outside the period
     assert sum(n for _, n in spatial.weekly_trend(sel)) == 5
 
 
 def test_heat_cells_add_up_to_the_petitions_with_a_point(world, client):
     province = spatial.area_by_code("46")
-    cells = json.loads(spatial.heat_cells(spatial.Selection(province_id=province.id), 0.005))
+    cells = json.loads(spatial.heat_cells(spatial.Selection(assigned_province_id=province.id), 0.005))
     assert all(8 < lat < 24 < 102 < lon < 110 for lat, lon, _ in cells)  # [lat, lon, n], as leaflet.heat reads
     with_point = db.session.execute(
         text("SELECT count(*) FROM petitions WHERE province_id = :p AND location IS NOT NULL"), {"p": province.id}
     ).scalar()
     assert sum(n for _, _, n in cells) == with_point
-    by_category = spatial.heat_cells_by_category(spatial.Selection(province_id=province.id), 0.01)
+    by_category = spatial.heat_cells_by_category(spatial.Selection(assigned_province_id=province.id), 0.01)
     assert {code: sum(n for _, _, n in json.loads(cells)) for code, cells in by_category.items()} == dict(
         db.session.execute(
             text(
@@ -263,7 +263,7 @@ def test_the_report_s_top_villages_are_the_busiest_first(world):
     ).all()
     assert expected  # the world's petitions are placed in villages
     for level, sel in (
-        ("province", spatial.Selection(province_id=province.id)),
+        ("province", spatial.Selection(assigned_province_id=province.id)),
         ("commune", spatial.Selection(assigned_area_id=spatial.area_by_code(world["a"]).id)),
     ):
         top = [(code, total) for code, _, total, *_ in aggregates.report(sel, level)["top_villages"]]

@@ -184,3 +184,23 @@ def test_login_never_redirects_to_another_site(client, world):
         data={"csrf_token": token, "username": world["officer_a"].username, "password": PASSWORD},
     )
     assert response.headers["Location"] == "/officer/"
+
+
+def test_a_petition_central_staff_forward_into_another_province_is_seen_and_counted_there(client, world):
+    from app.services import aggregates, workflow
+    from app.spatial import count
+
+    petition = world["a"]
+    before_99 = count(aggregates.selection(world["province_99"]))
+    before_46 = count(aggregates.selection(world["province_46"]))
+    workflow.act(petition, "forward", world["central"], area_code="99002")
+
+    log_in(client, world["province_99"])
+    assert client.get(f"/officer/petitions/{petition.id}").status_code == 200
+    assert petition.display_code in client.get("/officer/").get_data(as_text=True)
+    assert count(aggregates.selection(world["province_99"])) == before_99 + 1
+    assert count(aggregates.selection(world["province_46"])) == before_46 - 1
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/officer/")})
+
+    log_in(client, world["province_46"])
+    assert client.get(f"/officer/petitions/{petition.id}").status_code == 404

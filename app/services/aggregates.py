@@ -11,6 +11,7 @@ from flask import abort
 from app import spatial
 from app.models import Area, User
 from app.models.petition import STATUS_NAMES
+from app.services import scope
 from app.services.workdays import VIETNAM, local_date
 from app.spatial import Selection
 
@@ -34,15 +35,12 @@ def selection(
     """The petitions this user may count, narrowed by the filters (a province only for central staff)."""
     since, until = period.bounds()
     common = {"category": category, "status": status, "since": since, "until": until}
-    if user is None:  # the public: aggregates only, any area
-        return Selection(province_id=province.id if province else None, **common)
-    if user.role == "commune":
-        return Selection(assigned_area_id=user.area_id, **common)
-    if user.role == "province":
-        if province is not None and province.id != user.area_id:
-            abort(404)
-        return Selection(province_id=user.area_id, **common)
-    return Selection(province_id=province.id if province else None, **common)
+    if user is not None and user.role == "province" and province is not None and province.id != user.area_id:
+        abort(404)
+    narrowed = scope.criteria(user) if user is not None else {}  # the public: aggregates only, any area
+    if not narrowed and province is not None:
+        narrowed = scope.criteria_for_area(province)
+    return Selection(**narrowed, **common)
 
 
 WEEKS_BACK = 104  # the week slider reaches two years back

@@ -36,13 +36,13 @@ def run(now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
     for petition_id, key in rows:
         petition = petitions[petition_id]
         body = f"Kiến nghị {petition.display_code} quá hạn xử lý ({petition.status_name})."
-        told = officers.of_area(petition.assigned_area_id) + officers.of_province(petition.province_id)
+        told = officers.of_area(petition.assigned_area_id) + officers.of_province(petition.assigned_province_id)
         notices.notify_officers(petition, told, key, body)
         workflow.record(
             petition,
             None,
             "escalated",
-            data={"key": key, "due_at": petition.due_at.isoformat(), "to_province": petition.province_id},
+            data={"key": key, "due_at": petition.due_at.isoformat(), "to_province": petition.assigned_province_id},
         )
     escalated = len(rows)
     silent = db.session.scalars(
