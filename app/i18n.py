@@ -37,3 +37,8 @@ def init_app(app: Flask) -> None:
     def local_time(moment) -> str:
         """A time as people in Vietnam read it: 22/11/2026 14:05."""
         return moment.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+    @app.template_filter("local_date")
+    def local_date(moment) -> str:
+        """A day as people in Vietnam read it: 22/11/2026."""
+        return moment.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y") if moment else ""

@@ -74,6 +74,7 @@ def place(lon: float | None, lat: float | None, chosen: str | None, near_m: floa
 class InsertedPetition:
     id: int
     tracking_code: str
+    public_id: str
     placed: Placed
 
 
@@ -94,7 +95,7 @@ def insert_placed_petition(values: dict, near_m: float) -> InsertedPetition | No
     if row is None:
         return None
     placed = Placed(_ref(row, "v"), _ref(row, "c"), _ref(row, "p"), row.method, row.distance_m, row.disagrees)
-    return InsertedPetition(row.id, row.tracking_code, placed)
+    return InsertedPetition(row.id, row.tracking_code, row.public_id, placed)
 
 
 @cache
@@ -110,15 +111,15 @@ def insert_placed_sql(columns: tuple[str, ...]) -> str:
                          g.method, g.distance_m, g.disagrees
                   FROM g
                   ON CONFLICT DO NOTHING
-                  RETURNING id, tracking_code, village_id, commune_id, province_id, status, filed_by_id,
+                  RETURNING id, tracking_code, public_id, village_id, commune_id, province_id, status, filed_by_id,
                             geotag_method, geotag_distance_m, geotag_disagrees),
                 audit AS (
                   INSERT INTO audit_events (actor_id, actor_label, petition_id, action, to_status, data)
                   SELECT filed_by_id, %(actor_label)s, id, 'received', status,
                          jsonb_build_object('channel', CAST(%(channel)s AS text), 'geotag', geotag_method)
                   FROM ins)
-                SELECT ins.id, ins.tracking_code, ins.geotag_method AS method, ins.geotag_distance_m AS distance_m,
-                       ins.geotag_disagrees AS disagrees,
+                SELECT ins.id, ins.tracking_code, ins.public_id, ins.geotag_method AS method,
+                       ins.geotag_distance_m AS distance_m, ins.geotag_disagrees AS disagrees,
                        {_REF_COLUMNS.format(a="v")}, {_REF_COLUMNS.format(a="c")}, {_REF_COLUMNS.format(a="p")}
                 FROM ins
                 LEFT JOIN areas v ON v.id = ins.village_id

@@ -129,6 +129,12 @@ class Petition(db.Model):
         return [a for a in self.answers if a.is_public]
 
     @property
+    def awaits_rating(self) -> bool:
+        """Answered, and this answer not rated yet (one rating per answer round)."""
+        answers = self.public_answers
+        return self.status == "resolved" and bool(answers) and self.rated_answer_id != answers[-1].id
+
+    @property
     def display_code(self) -> str:
         return format_code(self.tracking_code)
 

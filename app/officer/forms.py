@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app.models.petition import STATUS_NAMES
@@ -65,6 +65,7 @@ class FilterForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     action = SelectField(choices=list(TRANSITIONS), validate_choice=True)
+    version = IntegerField(validators=[Optional()])  # the version the officer's page showed
     note = TextAreaField(_l("Ghi chú, lý do"), validators=[Length(max=4000)])
     answer = TextAreaField(_l("Nội dung trả lời công dân"), validators=[Length(max=10000)])
     area_code = StringField(_l("Mã xã, phường hoặc tỉnh nhận"), validators=[Length(max=8)])

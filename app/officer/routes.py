@@ -17,6 +17,7 @@ from app.models import AuditEvent, Petition
 from app.models.petition import STATUS_NAMES
 from app.officer import bp
 from app.officer.forms import ActionForm, FileForCitizenForm, FilterForm
+from app.petitions.photos import send_photo
 from app.services import areas, categories, inbox, scope, workflow
 from app.services import petitions as petition_service
 
@@ -102,6 +103,14 @@ def contact(petition_id: int):
     return _petition_page(petition, contact_shown=True)
 
 
+@bp.get("/petitions/<int:petition_id>/photos/<int:photo_id>")
+def photo(petition_id: int, photo_id: int):
+    """Serve a processed photo of a petition in the officer's area (never cached by shared caches)."""
+    petition = scope.petition_for(current_user, petition_id)
+    found = next((p for p in petition.photos if p.id == photo_id and p.status == "ready"), None) or abort(404)
+    return send_photo(found, public=False)
+
+
 @bp.post("/petitions/<int:petition_id>/act")
 def act(petition_id: int):
     """Apply a workflow action (accept, reject, answer, forward, …)."""
@@ -110,7 +119,14 @@ def act(petition_id: int):
     if not form.validate_on_submit():
         return _petition_page(petition, form=form, status=422)
     try:
-        workflow.act(petition, form.action.data, current_user, note=form.note.data or "", **form.details())
+        workflow.act(
+            petition,
+            form.action.data,
+            current_user,
+            note=form.note.data or "",
+            expected_version=form.version.data,
+            **form.details(),
+        )
     except workflow.WorkflowError as refused:
         db.session.rollback()
         flash(refused.message, "error")

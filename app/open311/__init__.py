@@ -21,9 +21,12 @@ class Open311Error(Exception):
         self.descriptions = descriptions
 
 
+API_KEY_HEADER = "X-Api-Key"
+
+
 def request_api_key() -> str | None:
-    """The api_key of a POST (a form field, as the spec says; the query string is accepted too)."""
-    return request.form.get("api_key") or request.args.get("api_key") or None
+    """The partner's key, from the X-Api-Key header only: never the query string (it lands in logs)."""
+    return request.headers.get(API_KEY_HEADER) or None
 
 
 def request_partner():

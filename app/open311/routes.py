@@ -21,7 +21,7 @@ from app.extensions import csrf, db
 from app.models import Petition
 from app.open311 import Open311Error, bp, intake, request_partner
 from app.open311.formats import errors, format_of, render
-from app.services import open311
+from app.services import open311, publication
 from app.services import petitions as petition_service
 
 FMT = "<any(json, xml):fmt>"
@@ -73,6 +73,13 @@ def _under_open311(path: str) -> bool:
     return path == bp.url_prefix or path.startswith(bp.url_prefix + "/")
 
 
+@bp.before_request
+def key_only_in_a_header():
+    """A key in the query string or the body is refused, so no key ends up in a log or a shared link."""
+    if "api_key" in request.args or "api_key" in request.form:
+        raise Open311Error(400, "Khóa API gửi trong tiêu đề HTTP X-Api-Key, không gửi trong địa chỉ hay nội dung.")
+
+
 def _fmt() -> str:
     fmt = (request.view_args or {}).get("fmt")
     return fmt if fmt in ("json", "xml") else format_of(request.path)
@@ -90,14 +97,17 @@ def discovery(fmt: str):
             "changeset": CHANGESET,
             "contact": "Ủy ban Trung ương Mặt trận Tổ quốc Việt Nam — Cổng Mặt trận số.",
             "key_service": (
-                "Khóa API (api_key) do quản trị viên cấp cho từng hệ thống đối tác; chỉ cần khi gửi kiến nghị "
-                "(POST requests), mỗi khóa có giới hạn tần suất riêng. Idempotency-Key (tiêu đề HTTP) hoặc "
-                "idempotency_key: gửi lại cùng khóa trả về cùng service_request_id."
+                "Khóa API do quản trị viên cấp cho từng hệ thống đối tác, gửi trong tiêu đề HTTP X-Api-Key (không "
+                "bao giờ trong địa chỉ); cần khi gửi kiến nghị (POST requests), mỗi khóa có giới hạn tần suất riêng "
+                "và có thể mang phạm vi đọc (một địa bàn, kiến nghị chưa công khai). Idempotency-Key (tiêu đề HTTP) "
+                "hoặc idempotency_key: gửi lại cùng khóa và cùng nội dung trả về cùng service_request_id."
             ),
             "description": (
                 f"GET requests: mặc định {open311.DEFAULT_DAYS} ngày gần nhất, tối đa {open311.MAX_REQUESTS} kiến "
                 f"nghị mới nhất; start_date và end_date cách nhau không quá {open311.DEFAULT_DAYS} ngày. "
-                "service_request_id là mã theo dõi (XXX-XXX-XXX); token cũng là mã theo dõi."
+                "Không có khóa: chỉ kiến nghị đã công khai (cán bộ đã thụ lý, công dân đồng ý), vị trí làm tròn "
+                "đến thôn. service_request_id là mã công khai (16 chữ số hệ 16), không phải mã theo dõi của "
+                "công dân; token cũng là mã công khai."
             ),
             "endpoints": [
                 {
@@ -138,43 +148,50 @@ def create_request(fmt: str):
     if partner is None:
         raise Open311Error(403, "Thiếu khóa API (api_key), khóa không đúng hoặc đã bị thu hồi.")
     submission = intake.read(request.form, partner, request.headers.get("Idempotency-Key"))
-    result = petition_service.submit(submission)
+    try:
+        result = petition_service.submit(submission)
+    except petition_service.KeyReused:
+        raise Open311Error(409, "Idempotency-Key này đã dùng cho một kiến nghị có nội dung khác.") from None
     code = result.display_code
+    # The tracking code goes to the partner that filed the petition, for the citizen alone.
     notice = (
-        f"Đã tiếp nhận kiến nghị, mã theo dõi {code}. "
+        f"Đã tiếp nhận kiến nghị, mã theo dõi của công dân {code} (bí mật, chỉ báo cho công dân). "
         f"Công dân tra cứu kết quả tại {url_for('petitions.status', code=code, _external=True)}"
     )
-    body = [{"service_request_id": code, "service_notice": notice, "account_id": None}]
+    body = [{"service_request_id": result.public_id, "service_notice": notice, "account_id": None}]
     return render(fmt, body, "service_requests", "request", 201 if result.created else 200)
 
 
 @bp.get(f"/v2/requests.{FMT}")
 def request_list(fmt: str):
-    """Petitions by tracking codes, service codes, dates and status; 90 days and 1,000 at most."""
-    petitions = open311.find(_request_query(request.args))
-    return render(fmt, _as_requests(petitions), "service_requests", "request")
+    """Petitions this reader may see by public ids, service codes, dates and status; 90 days and 1,000 at most."""
+    partner = request_partner()
+    petitions = open311.find(_request_query(request.args), partner)
+    return render(fmt, _as_requests(petitions, partner), "service_requests", "request")
 
 
 @bp.get(f"/v2/requests/<service_request_id>.{FMT}")
 def request_detail(service_request_id: str, fmt: str):
     """One petition, as a list of one."""
-    petition = _petition_or_404(service_request_id)
-    return render(fmt, _as_requests([petition]), "service_requests", "request")
+    partner = request_partner()
+    petition = _petition_or_404(service_request_id, partner)
+    return render(fmt, _as_requests([petition], partner), "service_requests", "request")
 
 
 @bp.get(f"/v2/tokens/<token>.{FMT}")
 def token(token: str, fmt: str):
-    """A token is the tracking code itself (the POST already answers with the id)."""
-    petition = _petition_or_404(token)
-    body = [{"service_request_id": petition.display_code, "token": petition.display_code}]
+    """A token is the public id itself (the POST already answers with the id)."""
+    petition = _petition_or_404(token, request_partner())
+    body = [{"service_request_id": petition.public_id, "token": petition.public_id}]
     return render(fmt, body, "service_requests", "request")
 
 
-def _petition_or_404(code: str) -> Petition:
-    petition = petition_service.by_code(code)
-    if petition is None:
-        raise Open311Error(404, f"Không có kiến nghị mã «{code[:40]}».")
-    return petition
+def _petition_or_404(public_id: str, partner) -> Petition:
+    """The petition with this public id if this reader may see it; the same 404 whether it exists or not."""
+    found = open311.find(open311.RequestQuery(public_ids=[public_id.strip().lower()], limit=1), partner)
+    if not found:
+        raise Open311Error(404, f"Không có kiến nghị công khai mã «{public_id[:40]}».")
+    return found[0]
 
 
 def _split(value: str | None) -> list[str]:
@@ -186,8 +203,7 @@ def _request_query(args) -> open311.RequestQuery:
     if codes:
         if len(codes) > open311.MAX_REQUESTS:
             raise Open311Error(400, f"Tối đa {open311.MAX_REQUESTS} mã (service_request_id) mỗi lần.")
-        tracking = [c for c in (petition_service.normalize_code(code) for code in codes) if c]
-        return open311.RequestQuery(tracking_codes=tracking)
+        return open311.RequestQuery(public_ids=[code.lower() for code in codes])
 
     problems = []
     statuses: list[str] = []
@@ -218,7 +234,7 @@ def _request_query(args) -> open311.RequestQuery:
     wanted = _split(args.get("service_code"))
     known = [code for code in wanted if code in open311.service_names()]  # an unknown code matches nothing
     if wanted and not known:
-        return open311.RequestQuery(tracking_codes=[])
+        return open311.RequestQuery(public_ids=[])
     return open311.RequestQuery(service_codes=known or None, start=start, end=end, statuses=tuple(statuses))
 
 
@@ -248,39 +264,51 @@ def _w3c(moment: datetime | None) -> str | None:
     return moment.astimezone(VIETNAM).isoformat(timespec="seconds") if moment else None
 
 
-def _as_requests(petitions: list[Petition]) -> list[dict]:
+def _as_requests(petitions: list[Petition], partner=None) -> list[dict]:
     names = open311.service_names()
     inboxes = open311.areas_by_id(p.assigned_area_id for p in petitions)
-    return [_as_request(p, names, inboxes) for p in petitions]
+    exact = open311.sees_unpublished(partner)
+    return [_as_request(p, names, inboxes, exact) for p in petitions]
 
 
-def _as_request(p: Petition, names: dict[str, str], inboxes: dict) -> dict:
-    """A petition as the public may see it: never the contact's name or phone, nor redacted text."""
+def _as_request(p: Petition, names: dict[str, str], inboxes: dict, exact: bool) -> dict:
+    """A petition's published view (the exact point only for a partner key that may see it).
+
+    Never the contact's name or phone, the tracking code, nor redacted text.
+    """
     placed = [a for a in (p.village, p.commune, p.province) if a is not None]
     answers = p.public_answers
-    point = to_shape(p.location) if p.location is not None else None
-    photo = next((ph for ph in p.photos if ph.status == "ready"), None)
+    if exact and p.location is not None:
+        point = to_shape(p.location)
+        lon, lat = round(point.x, 6), round(point.y, 6)
+    else:
+        lon, lat = publication.public_point(p) or (None, None)
+    photo = next(iter(publication.public_photos(p)), None)
     inbox = inboxes.get(p.assigned_area_id) or p.commune or p.province
-    status_url = url_for("petitions.status", code=p.display_code, _external=True)
+    published = publication.is_published(p)
     return {
-        "service_request_id": p.display_code,
+        "service_request_id": p.public_id,
         "status": open311.open311_status(p.status),
         "status_notes": answers[-1].body if answers else p.status_name,
         "service_name": names.get(p.category_code, p.category_code),
         "service_code": p.category_code,
         "description": p.shown_body,
         "agency_responsible": f"Ban Công tác Mặt trận {inbox.unit_type.lower()} {inbox.name}" if inbox else None,
-        "service_notice": f"Tra cứu tại {status_url}",
+        "service_notice": (
+            f"Xem tại {url_for('petitions.public', public_id=p.public_id, _external=True)}" if published else None
+        ),
         "requested_datetime": _w3c(p.created_at),
         "updated_datetime": _w3c(p.updated_at),
         "expected_datetime": _w3c(p.due_at) if p.is_open else None,
         "address": ", ".join(a.full_name for a in placed) or None,
         "address_id": placed[0].code if placed else None,
         "zipcode": None,
-        "lat": round(point.y, 6) if point else None,
-        "long": round(point.x, 6) if point else None,
+        "lat": lat,
+        "long": lon,
         "media_url": (
-            url_for("petitions.photo", code=p.display_code, photo_id=photo.id, _external=True) if photo else None
+            url_for("petitions.public_photo", public_id=p.public_id, photo_id=photo.id, _external=True)
+            if photo
+            else None
         ),
         "extended_attributes": {
             "village_code": p.village.code if p.village else None,
@@ -288,5 +316,6 @@ def _as_request(p: Petition, names: dict[str, str], inboxes: dict) -> dict:
             "province_code": p.province.code if p.province else None,
             "detailed_status": p.status,
             "supporters": p.supporters,
+            "published": published,
         },
     }

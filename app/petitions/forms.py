@@ -60,6 +60,14 @@ class PetitionForm(FlaskForm):
     )
     name = StringField(_l("Họ và tên"), validators=[Length(max=120, message=_l("Họ tên quá dài."))])
     phone = StringField(_l("Số điện thoại di động"))
+    publish = RadioField(
+        _l("Công khai kiến nghị"),
+        choices=[
+            ("y", _l("Đồng ý công khai sau khi cán bộ thụ lý (đã ẩn thông tin cá nhân, vị trí làm tròn đến thôn)")),
+            ("n", _l("Không công khai: chỉ cán bộ Mặt trận được đọc")),
+        ],
+        validate_choice=False,
+    )
     consent = BooleanField(
         _l("Tôi đồng ý để Mặt trận Tổ quốc Việt Nam dùng thông tin này để xem xét, chuyển và trả lời kiến nghị."),
         validators=[DataRequired(_l("Cần sự đồng ý của bạn để gửi kiến nghị."))],
@@ -115,6 +123,10 @@ class PetitionForm(FlaskForm):
     def validate_name(self, field):
         if self.anonymous.data != "y" and not (field.data or "").strip():
             raise ValidationError(_l("Hãy nhập họ tên, hoặc chọn gửi ẩn danh."))
+
+    def validate_publish(self, field):
+        if field.data not in (None, "", "y", "n"):
+            raise ValidationError(_l("Hãy chọn công khai hoặc không."))
 
     def validate_website(self, field):
         if field.data:
@@ -174,6 +186,7 @@ class PetitionForm(FlaskForm):
             name=None if anonymous else self.name.data.strip(),
             phone=None if anonymous else normalize_phone(self.phone.data),
             idempotency_key=self.idempotency_key.data,
+            publishable={"y": True, "n": False}.get(self.publish.data or ""),  # none chosen: the category's default
             channel=channel,
             photos=self._photos,
         )
@@ -200,4 +213,4 @@ class RatingForm(FlaskForm):
 
 
 class SupportForm(FlaskForm):
-    idempotency_key = HiddenField(validators=[DataRequired()])
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(min=8, max=64)])

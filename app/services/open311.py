@@ -1,8 +1,10 @@
 """What Open311 GeoReport v2 reads and writes, over the portal's own petitions.
 
 Open311 knows two statuses: open (received, accepted, in progress,
-forwarded) and closed (resolved, rejected, merged). Partners read only what
-the public status page shows: never the citizen's name, phone, nor the
+forwarded) and closed (resolved, rejected, merged). Anonymous readers see
+the published view only (app/services/publication.py); a partner's key may
+carry a scope — an area, and whether it sees petitions not yet published —
+but no read ever carries the citizen's name, phone, tracking code, nor the
 original text of a redacted petition.
 """
 
@@ -15,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Area, Petition
+from app.models import Area, Partner, Petition
 from app.models.petition import OPEN_STATUSES, STATUS_NAMES
-from app.services import categories
+from app.services import categories, publication, scope
 from app.text import fold
 
 CLOSED_STATUSES = tuple(s for s in STATUS_NAMES if s not in OPEN_STATUSES)  # resolved, rejected, merged
@@ -52,7 +54,7 @@ def service_names() -> dict[str, str]:
 
 @dataclass
 class RequestQuery:
-    tracking_codes: list[str] | None = None  # overrides every other filter (the spec's rule)
+    public_ids: list[str] | None = None  # overrides every other filter (the spec's rule)
     service_codes: list[str] | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -60,8 +62,23 @@ class RequestQuery:
     limit: int = MAX_REQUESTS
 
 
-def find(query: RequestQuery) -> list[Petition]:
-    """Petitions matching an Open311 query, newest first, with what their answer needs loaded."""
+def sees_unpublished(partner: Partner | None) -> bool:
+    return partner is not None and partner.sees_unpublished
+
+
+def readable_by(partner: Partner | None):
+    """The conditions on what a reader sees: the published view, or a partner key's scope."""
+    if not sees_unpublished(partner):
+        conditions = [publication.published()]
+    else:
+        conditions = []
+    area = db.session.get(Area, partner.area_id) if partner is not None and partner.area_id else None
+    conditions += [getattr(Petition, column) == value for column, value in scope.criteria_for_area(area).items()]
+    return conditions
+
+
+def find(query: RequestQuery, partner: Partner | None = None) -> list[Petition]:
+    """Petitions matching an Open311 query that this reader may see, newest first, with their answer's needs loaded."""
     stmt = (
         select(Petition)
         .options(
@@ -71,11 +88,12 @@ def find(query: RequestQuery) -> list[Petition]:
             selectinload(Petition.photos),
             selectinload(Petition.answers),
         )
+        .where(*readable_by(partner))
         .order_by(Petition.created_at.desc(), Petition.id.desc())
         .limit(query.limit)
     )
-    if query.tracking_codes is not None:
-        stmt = stmt.where(Petition.tracking_code.in_(query.tracking_codes))
+    if query.public_ids is not None:
+        stmt = stmt.where(Petition.public_id.in_(query.public_ids))
     else:
         if query.service_codes:
             stmt = stmt.where(Petition.category_code.in_(query.service_codes))

@@ -1,7 +1,9 @@
-"""Citizens' petitions: submit, find by tracking code, add a voice, rate the answer."""
+"""Citizens' petitions: submit, find by tracking code or public identifier, rate the answer."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 import uuid
@@ -9,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from app import spatial
 from app.extensions import db
 from app.models import Petition, PetitionPhoto
 from app.models.petition import format_code
-from app.services import deadlines, outbox, workflow
+from app.services import deadlines, outbox, publication, workflow
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.photos import CheckedPhoto
 from app.spatial import AreaRef, Placed
@@ -54,6 +56,27 @@ class Submission:
     filed_by_id: int | None = None  # the officer who filed it on a citizen's behalf
     partner_id: int | None = None  # the partner system that sent it (Open311)
     actor_label: str = "citizen"  # who filed it, for the audit trail
+    publishable: bool | None = None  # may it be published once accepted (None: the category's default)
+
+    def digest(self) -> str:
+        """What a repeat of this submission must hold the same (photos aside: a phone may shrink them anew)."""
+        fields = (
+            self.title,
+            self.body,
+            self.category,
+            self.lon,
+            self.lat,
+            self.chosen_code,
+            self.anonymous,
+            self.name,
+            self.phone,
+            self.publishable,
+        )
+        return hashlib.sha256(json.dumps(fields, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+class KeyReused(Exception):
+    """An idempotency key arrived again with other content: not merged into the first petition."""
 
 
 @dataclass
@@ -61,10 +84,16 @@ class Submitted:
     tracking_code: str
     placed: Placed  # the village, commune and province it was filed under
     created: bool  # False: the same submission had already arrived
+    public_id: str = ""
 
     @property
     def display_code(self) -> str:
         return format_code(self.tracking_code)
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for a form the server hands out (the offline queue on the phone makes its own)."""
+    return uuid.uuid4().hex
 
 
 def new_tracking_code() -> str:
@@ -135,6 +164,8 @@ def submit(sub: Submission) -> Submitted:
         "due_at": deadlines.due("received", sub.category, datetime.now(UTC)),
         "filed_by_id": sub.filed_by_id,
         "partner_id": sub.partner_id,
+        "publishable": publication.publishable_by_default(sub.category) if sub.publishable is None else sub.publishable,
+        "idempotency_digest": sub.digest() if sub.idempotency_key else None,
         "actor_label": sub.actor_label,
         "lon": lon,
         "lat": lat,
@@ -148,7 +179,9 @@ def submit(sub: Submission) -> Submitted:
             db.session.rollback()
             for key in incoming:  # the first submission kept its own photos
                 store.delete(key)
-            return Submitted(existing.tracking_code, _placed(existing), False)
+            if existing.idempotency_digest not in (None, values["idempotency_digest"]):
+                raise KeyReused
+            return Submitted(existing.tracking_code, _placed(existing), False, existing.public_id)
         # else a tracking code drawn twice: draw again
     else:
         raise RuntimeError("could not draw a free tracking code")
@@ -161,7 +194,7 @@ def submit(sub: Submission) -> Submitted:
         jobs.append(outbox.add("process_photo", photo.id))
     db.session.commit()
     outbox.hand_over([job.id for job in jobs])
-    return Submitted(inserted.tracking_code, inserted.placed, True)
+    return Submitted(inserted.tracking_code, inserted.placed, True, inserted.public_id)
 
 
 def _placed(petition: Petition) -> Placed:
@@ -190,38 +223,39 @@ def _photo_location(photos: list[PhotoUpload]) -> tuple[float, float, str] | Non
     return None
 
 
-def add_support(petition: Petition, idempotency_key: str) -> int:
-    """Count one more citizen behind a petition (once per key); return the count."""
-    added = db.session.execute(
-        text(
-            """INSERT INTO petition_supports (petition_id, idempotency_key) VALUES (:p, :k)
-               ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"""
-        ),
-        {"p": petition.id, "k": idempotency_key},
-    ).scalar()
-    if added:
-        db.session.execute(text("UPDATE petitions SET supporters = supporters + 1 WHERE id = :p"), {"p": petition.id})
-    db.session.commit()
-    db.session.refresh(petition)
-    return petition.supporters
+SIMILAR_SHOWN = 5  # similar petitions offered on the form
 
 
 def similar_nearby(lon: float, lat: float, category: str) -> list[tuple[Petition, float]]:
-    """Open petitions of the same category a few hundred metres away, recent, nearest first."""
+    """Published open petitions of the same category a few hundred metres away, recent, nearest first."""
     config = current_app.config
-    rows = spatial.similar_open_petitions(lon, lat, category, config["SIMILAR_RADIUS_M"], config["SIMILAR_DAYS"])
-    found = {p.id: p for p in db.session.scalars(select(Petition).where(Petition.id.in_([r.id for r in rows])))}
-    return [(found[r.id], r.distance_m) for r in rows]
+    rows = spatial.similar_open_petitions(
+        lon, lat, category, config["SIMILAR_RADIUS_M"], config["SIMILAR_DAYS"], limit=4 * SIMILAR_SHOWN
+    )
+    query = select(Petition).where(Petition.id.in_([r.id for r in rows]), publication.published())
+    found = {p.id: p for p in db.session.scalars(query)}
+    return [(found[r.id], r.distance_m) for r in rows if r.id in found][:SIMILAR_SHOWN]
 
 
 class NotAnswered(Exception):
     """Only an answered petition can be rated."""
 
 
+class AlreadyRated(Exception):
+    """This answer was rated already: one rating per answer round."""
+
+
 def rate(petition: Petition, satisfied: bool, comment: str) -> None:
-    """Record the citizen's satisfaction with the answer."""
-    if petition.status != "resolved" or not petition.public_answers:
-        raise NotAnswered
+    """Record the citizen's satisfaction with the latest answer, once per answer round.
+
+    The petition row is locked, so two ratings sent at once make one.
+    """
+    db.session.execute(select(Petition.id).where(Petition.id == petition.id).with_for_update())
+    db.session.refresh(petition)
+    if not petition.awaits_rating:
+        db.session.rollback()
+        raise AlreadyRated if petition.rated_answer_id is not None and petition.status == "resolved" else NotAnswered
+    petition.rated_answer_id = petition.public_answers[-1].id
     petition.satisfied = satisfied
     petition.rating_comment = comment or None
     petition.rated_at = datetime.now(UTC)

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
+from psycopg.errors import LockNotAvailable
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import spatial
 from app.extensions import db
@@ -49,8 +52,18 @@ TRANSITIONS = {
     "replace": Transition(_l("Đổi thôn, tổ dân phố"), OPEN_STATUSES, None),
     "refer": Transition(_l("Chuyển cơ quan nhà nước"), ("accepted", "in_progress"), None),
     "redact": Transition(_l("Biên tập nội dung công khai"), ALL, None),
+    "release_photos": Transition(_l("Công khai ảnh"), ALL, None),
+    "withhold_photos": Transition(_l("Thôi công khai ảnh"), ALL, None),
     "reopen": Transition(_l("Mở lại"), ("resolved",), "in_progress"),
 }
+
+# Actions that also depend on more than the status.
+_ONLY_WHEN = {
+    "release_photos": lambda p: bool(p.photos) and not p.photos_released,
+    "withhold_photos": lambda p: p.photos_released,
+}
+
+CHANGED_MEANWHILE = _l("Kiến nghị này vừa được thay đổi. Hãy xem lại trạng thái mới rồi thao tác lại.")
 
 
 # How each audit row reads in a petition's history.
@@ -62,18 +75,44 @@ EVENT_NAMES = {
     "escalated": _l("Nhắc quá hạn, báo cáo tỉnh"),
     "referral_no_reply": _l("Cơ quan không trả lời đúng hạn"),
     "rated": _l("Công dân đánh giá"),
+    "voices_flagged": _l("Phát hiện ý kiến ủng hộ dồn dập"),
+    "voices_invalidated": _l("Hủy ý kiến ủng hộ bất thường"),
+    "voices_kept": _l("Giữ ý kiến ủng hộ bị gắn cờ"),
+    "contact_erased": _l("Ẩn danh thông tin liên hệ sau thời hạn lưu giữ"),
 }
 
 
 def allowed_actions(petition: Petition) -> list[str]:
     """The actions an officer may take on the petition now (reopen is the citizen's)."""
-    return [name for name, t in TRANSITIONS.items() if petition.status in t.sources and name != "reopen"]
+    return [
+        name
+        for name, t in TRANSITIONS.items()
+        if petition.status in t.sources and name != "reopen" and _ONLY_WHEN.get(name, lambda p: True)(petition)
+    ]
 
 
-def act(petition: Petition, action: str, actor: User | None, *, note: str = "", **details) -> None:
-    """Apply one action, or raise WorkflowError; writes the audit row and commits."""
+def act(
+    petition: Petition,
+    action: str,
+    actor: User | None,
+    *,
+    note: str = "",
+    expected_version: int | None = None,
+    **details,
+) -> None:
+    """Apply one action, or raise WorkflowError; writes the audit row and commits.
+
+    The petition's row is locked first, so of two officers acting at once one
+    wins and the other is told it changed meanwhile (expected_version is the
+    version the officer's page showed).
+    """
     transition = TRANSITIONS.get(action)
     if transition is None:
+        raise WorkflowError("Thao tác không hợp lệ.")
+    _lock(petition)
+    if expected_version is not None and petition.version != expected_version:
+        raise WorkflowError(str(CHANGED_MEANWHILE))
+    if not _ONLY_WHEN.get(action, lambda p: True)(petition):
         raise WorkflowError("Thao tác không hợp lệ.")
     if petition.status not in transition.sources:
         raise WorkflowError(f"Không thể «{transition.label}» kiến nghị đang ở trạng thái «{petition.status_name}».")
@@ -83,7 +122,29 @@ def act(petition: Petition, action: str, actor: User | None, *, note: str = "", 
     if transition.target:
         _set_status(petition, transition.target)
     record(petition, actor, action, note=note, from_status=from_status, to_status=transition.target, data=data)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise WorkflowError(str(CHANGED_MEANWHILE)) from None
+
+
+def _lock(petition: Petition) -> None:
+    """Lock the petition's row until the transaction ends and read it afresh."""
+    db.session.execute(select(Petition.id).where(Petition.id == petition.id).with_for_update())
+    db.session.refresh(petition)
+
+
+def _lock_other(petition: Petition) -> None:
+    """Lock a second petition without waiting (waiting could deadlock with an officer locking them the other way)."""
+    try:
+        with db.session.begin_nested():
+            db.session.execute(select(Petition.id).where(Petition.id == petition.id).with_for_update(nowait=True))
+    except OperationalError as exc:
+        if isinstance(exc.orig, LockNotAvailable):
+            raise WorkflowError(str(CHANGED_MEANWHILE)) from None
+        raise
+    db.session.refresh(petition)
 
 
 def record(
@@ -127,7 +188,7 @@ def _need(value, message: str):
 
 
 def _accept(petition, actor, note):
-    return None
+    petition.accepted_at = petition.accepted_at or datetime.now(UTC)  # published from now on, if the citizen allowed
 
 
 def _reject(petition, actor, note):
@@ -174,10 +235,14 @@ def _merge(petition, actor, note, into_code: str = ""):
     code = normalize_code(_need(into_code, "Cần mã kiến nghị được gộp vào."))
     query = scope.petitions_visible_to(actor) if actor else select(Petition)
     target = db.session.scalar(query.where(Petition.tracking_code == code)) if code else None
-    if target is None or target.id == petition.id or not target.is_open:
+    if target is None or target.id == petition.id:
+        raise WorkflowError("Không tìm thấy kiến nghị đang mở có mã này trong địa bàn của bạn.")
+    _lock_other(target)
+    # Only an open petition takes a merge, and a merged one is closed: no chain, no cycle.
+    if not target.is_open or target.merged_into_id is not None:
         raise WorkflowError("Không tìm thấy kiến nghị đang mở có mã này trong địa bàn của bạn.")
     petition.merged_into_id = target.id
-    target.supporters += petition.supporters
+    target.supporters = Petition.supporters + petition.supporters  # in SQL: no voice lost to one added meanwhile
     record(target, actor, "merged_in", data={"from": petition.id})
     return {"into": target.id}
 
@@ -219,6 +284,14 @@ def _redact(petition, actor, note, public_title: str = "", public_body: str = ""
     return data  # the original text stays in title and body
 
 
+def _release_photos(petition, actor, note):
+    petition.photos_released = True  # shown on the published view only once the petition is published
+
+
+def _withhold_photos(petition, actor, note):
+    petition.photos_released = False
+
+
 def _reopen(petition, actor, note):
     return None
 
@@ -233,5 +306,7 @@ _HANDLERS = {
     "replace": _replace,
     "refer": _refer,
     "redact": _redact,
+    "release_photos": _release_photos,
+    "withhold_photos": _withhold_photos,
     "reopen": _reopen,
 }
