@@ -355,3 +355,14 @@ def test_two_merges_the_other_way_round_at_once_never_form_a_cycle(live_server):
                 survivor = next(r for r in rows if r.merged_into_id is None)
                 assert survivor.supporters == 2  # the merged petition's supporter added up
                 break
+
+
+def test_rating_is_limited_per_petition_whatever_the_address(app, client, world, monkeypatch):
+    monkeypatch.setitem(app.config, "RATING_PETITION_LIMIT", "2 per hour")
+    url = f"/petitions/{world['published'].display_code}/rating"
+    token = csrf_token(client)
+    codes = [
+        client.post(url, data={"csrf_token": token, "satisfied": "y"}, environ_base={"REMOTE_ADDR": f"10.0.0.{i}"})
+        for i in range(3)
+    ]
+    assert [r.status_code for r in codes] == [422, 422, 429]  # not answered yet; then throttled
