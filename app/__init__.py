@@ -7,7 +7,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import errors, i18n, limits, redis_conn, storage
+from app import errors, i18n, limits, redis_conn, security_headers, storage
 from app.config import Config
 from app.extensions import babel, csrf, db, login_manager, migrate
 
@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["TRUST_PROXY_HOPS"]:  # the client address as the trusted proxies saw it
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUST_PROXY_HOPS"], x_proto=1)
 
+    security_headers.init_app(app)  # first: its nonce exists before any other hook may answer
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     redis_conn.init_app(app)

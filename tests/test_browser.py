@@ -301,3 +301,99 @@ def test_the_commune_map_shows_markers_whose_popups_keep_markup_as_text(desktop,
     page.click("#inbox tbody tr a >> nth=0")
     expect(page.locator("#petition-map path").first).to_be_visible()  # the village boundary and the point
     assert errors == []
+
+
+# Collects what the page's Content-Security-Policy refused, before any page script runs.
+CSP_WATCH = """
+window.cspViolations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || ''));
+}, true);
+"""
+
+
+def watch_the_policy(page) -> list[str]:
+    """Record CSP refusals reported in the console and by securitypolicyviolation events."""
+    console = []
+    page.on("console", lambda m: console.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: console.append(str(e)))
+    page.add_init_script(CSP_WATCH)
+    return console
+
+
+def refused(page, console: list[str]) -> list[str]:
+    return console + page.evaluate("window.cspViolations")
+
+
+def test_the_form_status_page_and_maps_run_under_the_content_security_policy(phone, desktop, live_server):
+    from sqlalchemy import text
+
+    from app.services.accounts import create_officer
+    from app.services.petitions import Submission, by_code, submit
+    from tests.factories import PASSWORD
+
+    with live_server.app_context():
+        code, lon, lat = db.session.execute(
+            text(
+                "SELECT c.code, ST_X(v.label_point), ST_Y(v.label_point) "
+                "FROM areas v JOIN areas c ON c.id = v.parent_id "
+                "WHERE v.level = 'village' ORDER BY c.code, v.code LIMIT 1"
+            )
+        ).one()
+        create_officer("can.bo.csp", "commune", code, PASSWORD)
+        result = submit(
+            Submission(
+                title="Đèn đường hỏng trước chợ",
+                body="Cả đoạn đường tối om từ tháng trước.",
+                category="roads",
+                lon=lon,
+                lat=lat,
+                location_source="gps",
+            )
+        )
+        tracking = by_code(result.tracking_code).display_code
+        db.session.commit()
+        db.session.remove()
+    base = live_server.config["LIVE_URL"]
+
+    page = phone
+    page.set_viewport_size({"width": 390, "height": 844})
+    console = watch_the_policy(page)
+    page.goto(f"{base}/petitions/new")
+    page.click("#show-map")  # Leaflet loaded by the form's own script
+    expect(page.locator("#map .leaflet-overlay-pane :is(path, canvas)").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "csp-petition-form-390.png"), full_page=True)
+    assert refused(page, console) == []
+
+    page.goto(f"{base}/petitions/{tracking}")
+    expect(page.locator("#petition-status")).to_have_text("Đã tiếp nhận")
+    assert refused(page, console) == []
+
+    page.goto(f"{base}/map?province=46")
+    expect(page.locator("#public-map .leaflet-overlay-pane canvas").first).to_be_visible()  # the communes drew
+    assert page.locator("#public-map .folium-map").bounding_box()["height"] > 300  # folium's nonced <style>
+    swatch = page.locator("#public-map .map-legend .swatch").first
+    assert swatch.evaluate("s => getComputedStyle(s).backgroundColor") not in ("", "rgba(0, 0, 0, 0)")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "csp-public-map-390.png"), full_page=True)
+    page.locator("#week").fill("2")  # the slider's handlers, now in map-filters.js
+    expect(page).to_have_url(re.compile(r"week=2"))
+    expect(page.locator("#week-label")).to_have_text("cách đây 2 tuần")
+    assert refused(page, console) == [] and page.outside_requests == []
+
+    office = desktop
+    console = watch_the_policy(office)
+    office.goto(f"{base}/login")
+    office.fill("#username", "can.bo.csp")
+    office.fill("#password", PASSWORD)
+    office.click("button[type=submit]")
+    office.goto(f"{base}/officer/map")
+    expect(office.locator("#officer-map .leaflet-overlay-pane path").first).to_be_visible()  # village boundaries
+    marker = office.locator("#officer-map path.leaflet-interactive, #officer-map .marker-cluster").last
+    expect(marker).to_be_visible()
+    office.goto(f"{base}/officer/report")
+    expect(office.locator(".report .leaflet-overlay-pane :is(path, canvas)").first).to_be_visible()
+    office.goto(f"{base}/officer/")
+    office.click("#inbox tbody tr a >> nth=0")
+    expect(office.locator("#petition-map path").first).to_be_visible()  # the petition page's own small map
+    assert refused(office, console) == [] and office.outside_requests == []

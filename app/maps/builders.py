@@ -30,13 +30,19 @@ STATUS_COLOURS = {
 # Sequential reds for counts (ColorBrewer Reds, 6 classes), light to dark.
 SHADES = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"]
 VIETNAM_BOUNDS = [[8.2, 102.1], [23.4, 109.5]]
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.S)  # an inline block of folium's page header
 
 
 @dataclass(frozen=True)
 class RenderedMap:
-    """The three parts a page places: in <head>, where the map goes, and (in a <script>) before </body>."""
+    """The parts a page places: in <head> (links, and `style` in a <style>), the map, and `script` in a <script>.
+
+    header and body hold no inline <script> or <style>: the page's
+    Content-Security-Policy runs only the two blocks the template gives its nonce.
+    """
 
     header: str
+    style: str
     body: str
     script: str
 
@@ -63,7 +69,11 @@ def _render(m: folium.Map) -> RenderedMap:
     # charset and a viewport that forbids zooming, and a full-height body.
     header = re.sub(r"<meta[^>]*>", "", header)
     header = re.sub(r"<style>\s*html, body \{.*?\}\s*</style>", "", header, flags=re.S)
-    return RenderedMap(header, root.html.render(), root.script.render())
+    # folium's own CSS and settings (no citizen text) move to the nonced blocks.
+    styles = [text for tag, text in _INLINE.findall(header) if tag == "style"]
+    scripts = [text for tag, text in _INLINE.findall(header) if tag == "script"]
+    header = re.sub(r"\n\s*\n", "\n", _INLINE.sub("", header))
+    return RenderedMap(header, "\n".join(styles), root.html.render(), "\n".join([*scripts, root.script.render()]))
 
 
 def _shade(value: float, breaks: list[float]) -> str:
