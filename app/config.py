@@ -61,6 +61,15 @@ class Config:
         self.LOGIN_LIMIT = env.get("LOGIN_LIMIT", "10 per minute;100 per hour")
         # Open311 reads (GET /open311/v2/…) per client address; POSTs are limited per partner (its own rate).
         self.OPEN311_READ_LIMIT = env.get("OPEN311_READ_LIMIT", "120 per minute")
+        # "Add my voice" per client address (generous: thousands of phones share one carrier-grade NAT
+        # address) and per petition from all clients (a viral petition legitimately gets many).
+        self.VOICE_LIMIT = env.get("VOICE_LIMIT", "30 per minute;200 per hour")
+        self.VOICE_PETITION_LIMIT = env.get("VOICE_PETITION_LIMIT", "3000 per minute")
+        # A burst flagged to the province: more voices than this on one petition from one client address,
+        # or from one network (IPv4 /24, IPv6 /48), within VOICE_BURST_MINUTES.
+        self.VOICE_BURST_CLIENT = _int("VOICE_BURST_CLIENT", 20)
+        self.VOICE_BURST_NETWORK = _int("VOICE_BURST_NETWORK", 50)
+        self.VOICE_BURST_MINUTES = _int("VOICE_BURST_MINUTES", 10)
         # Where citizens' and officers' notices go: "record" keeps them in the
         # notices table only (the default); other backends plug in app/services/notices.py.
         self.NOTICE_BACKEND = env.get("NOTICE_BACKEND", "record")

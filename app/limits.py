@@ -52,9 +52,24 @@ def _partner() -> str:
     return f"partner:{partner.id}" if partner else "open311-no-key:" + get_remote_address()
 
 
+def _voice_limit() -> str:
+    return current_app.config["VOICE_LIMIT"]
+
+
+def _voice_petition_limit() -> str:
+    return current_app.config["VOICE_PETITION_LIMIT"]
+
+
+def _voiced_petition() -> str:
+    """Counts voices per petition, whatever address they come from."""
+    return "voices:" + str((request.view_args or {}).get("public_id", ""))[:16]
+
+
 # endpoint → [(limit, exempt_when, key_func or None for the client address)]
 LIMITS = {
     "petitions.create": [(_submit_limit, _only_picking_a_place, None)],
+    # Voices per client address (generous: one carrier-grade NAT address is thousands of phones) and per petition.
+    "petitions.support": [(_voice_limit, None, None), (_voice_petition_limit, None, _voiced_petition)],
     "auth.login": [(_login_limit, _not_a_post, None), (_login_limit, _not_a_post, _account)],
     "auth.activate": [(_login_limit, _not_a_post, None), (_login_limit, _not_a_post, _account)],
     "open311.create_request": [(_partner_limit, None, _partner)],

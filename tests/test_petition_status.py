@@ -85,22 +85,24 @@ def test_an_unknown_code_says_so_on_the_home_page(client):
     assert client.get("/petitions/AAAAAAAAA").status_code == 404
 
 
-def test_adding_a_voice_counts_once_per_key(client, sent):
-    petition, receipt = sent
+def test_adding_a_voice_counts_once_per_key_and_per_device(client, sent):
+    petition, _ = sent
+    petition.status, petition.accepted_at = "accepted", petition.created_at  # published: it takes voices
+    db.session.flush()
     token = csrf_token(client)
     for _ in range(2):
         response = client.post(
-            f"{receipt['status_url']}/support",
+            f"/p/{petition.public_id}/support",
             headers=JSON,
             data={"csrf_token": token, "idempotency_key": "a1b2c3d4e5f6a7b8"},
         )
-    assert response.json == {"supporters": 2}
+    assert (response.json["supporters"], response.json["already"]) == (2, False)
     response = client.post(
-        f"{receipt['status_url']}/support",
+        f"/p/{petition.public_id}/support",
         headers=JSON,
         data={"csrf_token": token, "idempotency_key": "ffffeeeeddddcccc"},
     )
-    assert response.json == {"supporters": 3}
+    assert (response.json["supporters"], response.json["already"]) == (2, True)  # the same device: once
 
 
 def test_an_answered_petition_can_be_rated(client, sent):

@@ -27,7 +27,8 @@ def routes_taking(app, argument: str) -> list[tuple[str, str]]:
 
 
 def url_for_rule(rule: str, petition_id: int) -> str:
-    return re.sub(r"<(?:int:)?petition_id>", str(petition_id), rule).replace("<int:photo_id>", "1")
+    rule = re.sub(r"<(?:int:)?petition_id>", str(petition_id), rule)
+    return rule.replace("<int:photo_id>", "1").replace("<int:flag_id>", "1")
 
 
 @pytest.fixture

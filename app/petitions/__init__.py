@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("petitions", __name__)
 
-from app.petitions import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from app.petitions import routes, voices  # noqa: E402,F401  (routes attach themselves to bp)

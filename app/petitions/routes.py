@@ -1,4 +1,4 @@
-"""The citizen's pages: send a petition, follow it, add a voice, rate the answer."""
+"""The citizen's pages: send a petition, follow it, rate the answer (adding a voice: voices.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from app.errors import MESSAGES, wants_json
 from app.extensions import db
 from app.petitions import bp
-from app.petitions.forms import PetitionForm, RatingForm, SupportForm, TrackForm
+from app.petitions.forms import PetitionForm, RatingForm, TrackForm
 from app.petitions.script_texts import form_script_texts
 from app.services import categories
 from app.services import petitions as petition_service
@@ -135,23 +135,6 @@ def status(code: str):
         rating_form=RatingForm(),
         is_new=request.args.get("new") == "1",
     )
-
-
-@bp.post("/petitions/<code>/support")
-def support(code: str):
-    """Add one more citizen's voice to a petition."""
-    petition = petition_service.by_code(code) or abort(404)
-    form = SupportForm()
-    if not form.validate_on_submit() or not petition.is_open:
-        if wants_json():
-            return jsonify(
-                {"error": {"code": "invalid", "message": _("Không thể thêm ý kiến cho kiến nghị này.")}}
-            ), 422
-        return redirect(url_for(".status", code=petition.display_code))
-    count = petition_service.add_support(petition, form.idempotency_key.data)
-    if wants_json():
-        return jsonify({"supporters": count})
-    return redirect(url_for(".status", code=petition.display_code, supported=1), 303)
 
 
 @bp.post("/petitions/<code>/rating")

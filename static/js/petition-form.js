@@ -400,7 +400,7 @@
         if (res.ok && typeof d.supporters === 'number') {
           count.textContent = people(d.supporters);
           btn.textContent = t('support_done');
-          note.textContent = '';
+          note.textContent = d.already && typeof d.message === 'string' ? d.message : '';   // this device's voice was in already
           return;
         }
         note.textContent = (d.error && d.error.message) || t('support_failed');
