@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import errors, i18n, limits, redis_conn, security_headers, storage
-from app.config import Config
+from app.config import Config, check_secret_key
 from app.extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object(Config())
     if test_config:
         app.config.update(test_config)
+    check_secret_key(app.config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_conn.limits_uri(app.config["REDIS_URL"]))
     app.json.ensure_ascii = False
     if app.config["TRUST_PROXY_HOPS"]:  # the client address as the trusted proxies saw it

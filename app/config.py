@@ -1,12 +1,24 @@
 """Settings, read from the environment: the only module that does so.
 
-Every setting has a safe default for development on one machine. In
-production set at least SECRET_KEY, DATABASE_URL and REDIS_URL.
+Every setting has a safe default for development on one machine, except
+the secret key: outside development and the tests the portal refuses to
+start without one (SECRET_KEY, or a file: SECRET_KEY_FILE, else
+<INSTANCE_PATH>/secret_key, which `make run` creates once). In production
+set at least SECRET_KEY (or SECRET_KEY_FILE), DATABASE_URL and REDIS_URL.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+# Flask's instance folder for this package; `make run` keeps its embedded services there too.
+DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parent.parent / "instance"
+DEVELOPMENT_SECRET_KEY = "dev-only-secret-change-me"
+
+
+class ConfigError(RuntimeError):
+    """The portal cannot start with this configuration; the message says what to set."""
 
 
 def _int(name: str, default: int) -> int:
@@ -20,7 +32,10 @@ def _float(name: str, default: float) -> float:
 class Config:
     def __init__(self) -> None:
         env = os.environ
-        self.SECRET_KEY = env.get("SECRET_KEY", "dev-only-secret-change-me")
+        # "development" lets the portal start with a development secret key.
+        self.PORTAL_ENV = env.get("PORTAL_ENV", "")
+        self.INSTANCE_PATH = os.path.abspath(env.get("INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+        self.SECRET_KEY = env.get("SECRET_KEY") or _secret_key_from_file(env.get("SECRET_KEY_FILE"), self.INSTANCE_PATH)
         self.SQLALCHEMY_DATABASE_URI = _sqlalchemy_url(
             env.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/portal")
         )
@@ -58,7 +73,11 @@ class Config:
         # An officer's session ends after this long without a request.
         self.PERMANENT_SESSION_LIFETIME = _int("SESSION_IDLE_MINUTES", 30) * 60
         self.SESSION_REFRESH_EACH_REQUEST = True
+        # Login and activation attempts per client address, whatever the account.
         self.LOGIN_LIMIT = env.get("LOGIN_LIMIT", "10 per minute;100 per hour")
+        # Login attempts per account from all clients together (against guessing from many addresses);
+        # browsers that have logged in to the account before are exempt: see app/limits.py.
+        self.LOGIN_ACCOUNT_LIMIT = env.get("LOGIN_ACCOUNT_LIMIT", "100 per hour")
         # Open311 reads (GET /open311/v2/…) per client address; POSTs are limited per partner (its own rate).
         self.OPEN311_READ_LIMIT = env.get("OPEN311_READ_LIMIT", "120 per minute")
         # "Add my voice" per client address (generous: thousands of phones share one carrier-grade NAT
@@ -75,6 +94,33 @@ class Config:
         self.NOTICE_BACKEND = env.get("NOTICE_BACKEND", "record")
         # Exports larger than this are built by an RQ job with progress and a download link.
         self.EXPORT_SYNC_MAX = _int("EXPORT_SYNC_MAX", 20000)
+
+
+def _secret_key_from_file(named: str | None, instance_path: str) -> str | None:
+    """The key in SECRET_KEY_FILE (which must exist), else in <instance>/secret_key when that exists."""
+    path = Path(named) if named else Path(instance_path) / "secret_key"
+    if not named and not path.is_file():
+        return None
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"SECRET_KEY_FILE {path} cannot be read: {exc.strerror}.") from exc
+    if not key:
+        raise ConfigError(f"The secret key file {path} is empty.")
+    return key
+
+
+def check_secret_key(config: dict) -> None:
+    """Refuse to start without a secret key, except under test or with PORTAL_ENV=development."""
+    if config.get("SECRET_KEY"):
+        return
+    if config.get("TESTING") or config.get("PORTAL_ENV") == "development":
+        config["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
+        return
+    raise ConfigError(
+        "SECRET_KEY is not set. Give SECRET_KEY, or SECRET_KEY_FILE naming a file that holds it, or put one in "
+        f"{Path(config['INSTANCE_PATH']) / 'secret_key'}; for development only, set PORTAL_ENV=development."
+    )
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -27,9 +27,29 @@ def _not_a_post() -> bool:
     return request.method != "POST"
 
 
+def _login_account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_LIMIT"]
+
+
+def _typed_username() -> str:
+    return (request.form.get("username") or "").strip().lower()
+
+
 def _account() -> str:
     """Counts login attempts per account, whatever address they come from."""
-    return "account:" + (request.form.get("username") or "").strip().lower()
+    return "account:" + _typed_username()
+
+
+def _not_a_post_or_a_known_browser() -> bool:
+    """The per-account budget never holds a browser that has logged in to the account before.
+
+    A stranger can keep an account's budget spent as long as he keeps
+    sending; with this exemption that delays only browsers the account never
+    used, and only while he keeps on (a sliding window, no stored lock).
+    """
+    from app.auth.browsers import is_known
+
+    return request.method != "POST" or is_known(_typed_username())
 
 
 def _open311_read_limit() -> str:
@@ -70,8 +90,11 @@ LIMITS = {
     "petitions.create": [(_submit_limit, _only_picking_a_place, None)],
     # Voices per client address (generous: one carrier-grade NAT address is thousands of phones) and per petition.
     "petitions.support": [(_voice_limit, None, None), (_voice_petition_limit, None, _voiced_petition)],
-    "auth.login": [(_login_limit, _not_a_post, None), (_login_limit, _not_a_post, _account)],
-    "auth.activate": [(_login_limit, _not_a_post, None), (_login_limit, _not_a_post, _account)],
+    # Per client address; and per account from all clients (the wrong passwords of one client for one
+    # account also back off in app/services/accounts.py). Activation has no per-account limit: its
+    # 48-bit codes need none, and a stranger could spend it to keep a new officer out.
+    "auth.login": [(_login_limit, _not_a_post, None), (_login_account_limit, _not_a_post_or_a_known_browser, _account)],
+    "auth.activate": [(_login_limit, _not_a_post, None)],
     "open311.create_request": [(_partner_limit, None, _partner)],
     **{
         f"open311.{read}": [(_open311_read_limit, None, None)]

@@ -58,7 +58,9 @@ RAW_HISTORY = text("SELECT * FROM audit_events WHERE petition_id = :id ORDER BY 
 def run(table) -> None:
     print("Inbox: the busiest commune's officer among 1,000,000 petitions…", flush=True)
     url = data.national()  # with the 1,000,000 petitions
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOGIN_LIMIT": "1000 per minute"})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "LOGIN_LIMIT": "1000 per minute", "LOGIN_ACCOUNT_LIMIT": "1000 per minute"}
+    )
 
     with app.app_context():
         area_id, area_code, area_name, total = db.session.execute(BUSIEST).one()
@@ -116,7 +118,6 @@ def _officer(area_code: str) -> int:
         user.active = True
         if not accounts.verify_password(user, PASSWORD):
             accounts.set_password(user, PASSWORD)
-        user.failed_logins, user.locked_until = 0, None
     db.session.commit()
     return user.id
 

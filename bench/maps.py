@@ -40,7 +40,14 @@ RAW_AGGREGATES = text(
 def run(table) -> None:
     print("Maps and reports: a province and the country among 1,000,000 petitions…", flush=True)
     url = data.national()  # with the 1,000,000 petitions
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOGIN_LIMIT": "1000 per minute", "EXPORT_SYNC_MAX": 10_000_000})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "LOGIN_LIMIT": "1000 per minute",
+            "LOGIN_ACCOUNT_LIMIT": "1000 per minute",
+            "EXPORT_SYNC_MAX": 10_000_000,
+        }
+    )
     with app.app_context():
         if not db.session.execute(text("SELECT EXISTS (SELECT 1 FROM area_shapes)")).scalar():
             shapes.rebuild(db.session.execute(text("SELECT id FROM generations WHERE is_current")).scalar_one())

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
 source ops/services.sh
+# The benchmarks' portal runs as in development: its development secret key will do.
+export PORTAL_ENV=${PORTAL_ENV:-development}
 embedded_init bench/.cache/instance
 trap 'embedded_redis_stop; embedded_pg_stop' EXIT INT TERM
 embedded_pg_start

@@ -28,6 +28,18 @@ if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
   [ -z "${REDIS_URL:-}" ] && embedded_redis_start
 fi
 
+# The portal refuses to start without a secret key: when none is given, make
+# one once, random and private, in the instance folder (app/config.py reads it).
+if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
+  key_file="${INSTANCE_PATH:-instance}/secret_key"
+  if [ ! -s "$key_file" ]; then
+    mkdir -p "$(dirname "$key_file")"
+    (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))' >"$key_file.new")
+    mv "$key_file.new" "$key_file"
+    echo "Created a secret key in $key_file"
+  fi
+fi
+
 .venv/bin/flask db upgrade
 .venv/bin/flask geodata synth --if-empty
 # Demo accounts only on the embedded default, never on a given database.

@@ -157,6 +157,7 @@ def live_server(postgresql_proc, redis_proc, tmp_path_factory):
     janitor.init()
     app = create_app(
         {
+            "SECRET_KEY": "browser-tests",  # served as in production: not TESTING, so a key of its own
             "SQLALCHEMY_DATABASE_URI": database_url(postgresql_proc, "portal_browser"),
             "REDIS_URL": f"redis://{redis_proc.host}:{redis_proc.port}/1",
             "STORAGE_ROOT": str(tmp_path_factory.mktemp("browser-storage")),

@@ -1,23 +1,27 @@
-"""Officers' accounts: roles and areas, passwords, lockout, activation, CSV import, the CLI."""
+"""Officers' accounts: roles and areas, passwords, logging in and its back-off, activation, CSV import, the CLI."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import select, text
 
 from app.accounts.cli import officers_cli
+from app.auth import browsers
 from app.extensions import db
-from app.models import User
+from app.models import LoginFailure, User
 from app.services import accounts
 from app.services.accounts import AccountError, LoginRefused, PasswordRefused
+from tests.factories import csrf_token
 
 PASSWORD = "mat-khau-du-dai"
 PROVINCE = "46"
+STRANGER, OFFICE = "198.51.100.7", "203.0.113.20"  # client addresses
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,9 +48,9 @@ def officer(username="nguyen.van.a", role="commune", area=None, password=PASSWOR
     return user
 
 
-def refusal(username, password) -> LoginRefused:
+def refusal(username, password, client=OFFICE) -> LoginRefused:
     with pytest.raises(LoginRefused) as caught:
-        accounts.authenticate(username, password)
+        accounts.authenticate(username, password, client)
     return caught.value
 
 
@@ -138,66 +142,233 @@ def test_an_account_without_a_password_verifies_nothing(app_ctx, communes):
 # Logging in -----------------------------------------------------------------
 
 
+def failures_of(user, client=OFFICE) -> LoginFailure | None:
+    return db.session.get(LoginFailure, (user.id, accounts._client_key(client)))
+
+
+def wait_passes(user, client=OFFICE) -> None:
+    """Move the client's last failure back past its wait, as time would."""
+    row = failures_of(user, client)
+    row.last_failed_at -= accounts.backoff(row.failures) + timedelta(seconds=1)
+    db.session.commit()
+
+
 def test_the_right_password_logs_in(app_ctx, communes):
     user = officer(communes=communes)
-    user.failed_logins = 3
-    assert accounts.authenticate("  Nguyen.Van.A ", PASSWORD) is user
-    assert user.failed_logins == 0
+    assert accounts.authenticate("  Nguyen.Van.A ", PASSWORD, OFFICE) is user
     assert user.last_login_at is not None and user.last_login_at > datetime.now(UTC) - timedelta(minutes=1)
 
 
-def test_an_unknown_user_and_a_wrong_password_are_told_the_same(app_ctx, communes):
+def test_every_refusal_gives_the_one_message(app_ctx, communes):
     officer(communes=communes)
-    unknown = refusal("khong.co.ai", PASSWORD)
-    wrong = refusal("nguyen.van.a", "sai-mat-khau-roi")
-    assert (unknown.reason, unknown.message) == (wrong.reason, wrong.message)
-    assert wrong.reason == wrong.reason_code == "bad_credentials"
-    assert wrong.message == "Tên đăng nhập hoặc mật khẩu không đúng."
+    accounts.create_officer("chua.kich.hoat", "commune", communes[1], None)
+    officer("da.nghi", communes=communes).active = False
+    for _ in range(accounts.BACKOFF_AFTER):
+        refusal("nguyen.van.a", "sai-mat-khau-roi", STRANGER)
+
+    refusals = [
+        refusal("khong.co.ai", PASSWORD),  # unknown
+        refusal("nguyen.van.a", "sai-mat-khau-roi"),  # wrong password
+        refusal("nguyen.van.a", PASSWORD, STRANGER),  # that client must wait
+        refusal("da.nghi", PASSWORD),  # disabled
+        refusal("chua.kich.hoat", ""),  # not activated
+    ]
+    assert {str(refused.message) for refused in refusals} == {
+        "Không đăng nhập được: tên đăng nhập hoặc mật khẩu không đúng, hoặc đã nhập sai nhiều lần (hãy chờ vài "
+        "phút rồi thử lại). Tài khoản mới chưa kích hoạt: dùng mã kích hoạt tại /activate."
+    }
+    assert all(vars(refused) == vars(refusals[0]) for refused in refusals)
 
 
-def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(app_ctx, communes):
+def test_one_argon2_verification_on_every_path(app_ctx, communes, monkeypatch):
     user = officer(communes=communes)
-    for attempt in range(1, accounts.MAX_FAILURES):
-        assert refusal("nguyen.van.a", "sai-mat-khau-roi").reason == "bad_credentials"
-        assert user.failed_logins == attempt
-    locking = refusal("nguyen.van.a", "sai-mat-khau-roi")
-    assert locking.reason == "locked"
-    assert user.failed_logins == 0
-    assert user.locked_until > datetime.now(UTC) + timedelta(minutes=14)
+    accounts.create_officer("chua.kich.hoat", "commune", communes[1], None)
+    officer("da.nghi", communes=communes).active = False
+    for _ in range(accounts.BACKOFF_AFTER):
+        refusal("nguyen.van.a", "sai-mat-khau-roi", STRANGER)
+    verified = []
+    real_verify = PasswordHasher.verify
+    monkeypatch.setattr(PasswordHasher, "verify", lambda self, *args: verified.append(1) or real_verify(self, *args))
 
-    refused = refusal("nguyen.van.a", PASSWORD)
-    assert refused.reason == "locked"
-    assert refused.message == "Tài khoản tạm khóa do đăng nhập sai nhiều lần. Thử lại sau 15 phút."
+    for attempt in (
+        lambda: refusal("khong.co.ai", PASSWORD),
+        lambda: refusal("chua.kich.hoat", PASSWORD),
+        lambda: refusal("da.nghi", PASSWORD),
+        lambda: refusal("nguyen.van.a", "sai-mat-khau-roi"),
+        lambda: refusal("nguyen.van.a", PASSWORD, STRANGER),  # waiting: checked all the same
+        lambda: accounts.authenticate("nguyen.van.a", PASSWORD, OFFICE),
+    ):
+        verified.clear()
+        attempt()
+        assert len(verified) == 1
+    # The dummy costs what a real verification costs: the same Argon2 parameters.
+    assert extract_parameters(accounts._dummy_hash()) == extract_parameters(user.password_hash)
 
 
-def test_failed_logins_are_committed_though_the_login_fails(app_ctx, communes):
+def test_five_wrong_passwords_make_that_client_wait_even_with_the_right_one(app_ctx, communes):
+    user = officer(communes=communes)
+    for _ in range(accounts.BACKOFF_AFTER):
+        refusal("nguyen.van.a", "sai-mat-khau-roi", STRANGER)
+    assert failures_of(user, STRANGER).failures == accounts.BACKOFF_AFTER
+
+    refusal("nguyen.van.a", PASSWORD, STRANGER)  # even the right password waits
+    assert accounts.authenticate("nguyen.van.a", PASSWORD, OFFICE) is user  # another client does not
+    assert failures_of(user, OFFICE) is None
+
+
+def test_attempts_in_the_wait_do_not_count(app_ctx, communes):
+    user = officer(communes=communes)
+    for _ in range(accounts.BACKOFF_AFTER):
+        refusal("nguyen.van.a", "sai-mat-khau-roi")
+    last = failures_of(user).last_failed_at
+    for _ in range(3):
+        refusal("nguyen.van.a", "sai-mat-khau-roi")
+    assert (failures_of(user).failures, failures_of(user).last_failed_at) == (accounts.BACKOFF_AFTER, last)
+
+
+def test_the_wait_doubles_with_each_failure_up_to_15_minutes(app_ctx, communes):
+    assert [accounts.backoff(n).total_seconds() for n in range(4, 12)] == [0, 30, 60, 120, 240, 480, 900, 900]
+    assert accounts.backoff(10_000) == timedelta(minutes=15)
+
+    user = officer(communes=communes)
+    for _ in range(accounts.BACKOFF_AFTER):
+        refusal("nguyen.van.a", "sai-mat-khau-roi")
+    for failures in range(accounts.BACKOFF_AFTER, accounts.BACKOFF_AFTER + 3):
+        row = failures_of(user)
+        wait = row.last_failed_at + accounts.backoff(failures) - datetime.now(UTC)
+        assert accounts.backoff(failures) - timedelta(seconds=5) < wait <= accounts.backoff(failures)
+        wait_passes(user)
+        refusal("nguyen.van.a", "sai-mat-khau-roi")  # counts: the wait was over
+        assert failures_of(user).failures == failures + 1
+
+
+def test_a_success_after_the_wait_clears_the_client_s_failures(app_ctx, communes):
+    user = officer(communes=communes)
+    for _ in range(accounts.BACKOFF_AFTER + 1):
+        refusal("nguyen.van.a", "sai-mat-khau-roi")
+        wait_passes(user)
+    assert accounts.authenticate("nguyen.van.a", PASSWORD, OFFICE) is user
+    assert failures_of(user) is None
+    # The count starts again from nothing: four more mistakes do not make the client wait.
+    for _ in range(accounts.BACKOFF_AFTER - 1):
+        refusal("nguyen.van.a", "sai-mat-khau-roi")
+    assert accounts.authenticate("nguyen.van.a", PASSWORD, OFFICE) is user
+
+
+def test_failures_a_day_old_are_forgotten(app_ctx, communes):
+    user = officer(communes=communes)
+    for _ in range(accounts.BACKOFF_AFTER + 1):
+        refusal("nguyen.van.a", "sai-mat-khau-roi")
+    failures_of(user).last_failed_at = datetime.now(UTC) - timedelta(days=1, minutes=1)
+    db.session.commit()
+    refusal("nguyen.van.a", "sai-mat-khau-roi")
+    assert failures_of(user).failures == 1
+
+
+def test_failures_are_committed_though_the_login_fails(app_ctx, communes):
     user = officer(communes=communes)
     db.session.commit()
     refusal("nguyen.van.a", "sai-mat-khau-roi")
     db.session.rollback()  # what a failed request does afterwards
-    assert db.session.get(User, user.id).failed_logins == 1
+    assert failures_of(user).failures == 1
 
 
-def test_the_lock_expires_and_the_right_password_then_logs_in(app_ctx, communes):
+def test_the_address_is_kept_only_as_a_keyed_hash(app, app_ctx, communes):
     user = officer(communes=communes)
-    for _ in range(accounts.MAX_FAILURES):
-        refusal("nguyen.van.a", "sai-mat-khau-roi")
-    user.locked_until = datetime.now(UTC) - timedelta(seconds=1)
-    user.failed_logins = 2
-    db.session.commit()
-
-    assert accounts.authenticate("nguyen.van.a", PASSWORD) is user
-    assert user.failed_logins == 0 and user.locked_until is None
-    # The count starts again from nothing: four more mistakes do not lock.
-    for _ in range(accounts.MAX_FAILURES - 1):
-        assert refusal("nguyen.van.a", "sai-mat-khau-roi").reason == "bad_credentials"
+    refusal("nguyen.van.a", "sai-mat-khau-roi")
+    stored = failures_of(user).client_hash
+    assert OFFICE not in stored and len(stored) == 64
+    app.secret_key, original = "another-key", app.secret_key
+    try:
+        assert accounts._client_key(OFFICE) != stored
+    finally:
+        app.secret_key = original
 
 
-def test_an_inactive_account_is_refused_only_with_the_right_password(app_ctx, communes):
+def test_an_inactive_account_is_refused_even_with_the_right_password(app_ctx, communes):
     user = officer(communes=communes)
     user.active = False
-    assert refusal("nguyen.van.a", "sai-mat-khau-roi").reason == "bad_credentials"
-    assert refusal("nguyen.van.a", PASSWORD).reason == "inactive"
+    refusal("nguyen.van.a", PASSWORD)
+    user.active = True
+    assert accounts.authenticate("nguyen.van.a", PASSWORD, OFFICE) is user
+
+
+# Logging in through the page ---------------------------------------------------
+
+
+def post_login(client, username, password, address=OFFICE):
+    """Post the login form from a client address, as a browser there would."""
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login",
+        data={"csrf_token": token, "username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def page_without(response, *variables: str) -> str:
+    """The page's text with its CSRF token and the given typed values taken out."""
+    html = re.sub(r'name="csrf_token" type="hidden" value="[^"]*"', "", response.get_data(as_text=True))
+    for value in variables:
+        html = html.replace(value, "…")
+    return html
+
+
+def test_every_refusal_is_the_same_page(client, communes):
+    officer(communes=communes)
+    accounts.create_officer("chua.kich.hoat", "commune", communes[1], None)
+    officer("da.nghi", communes=communes).active = False
+    for _ in range(accounts.BACKOFF_AFTER):
+        assert post_login(client, "nguyen.van.a", "sai-mat-khau-roi", STRANGER).status_code == 401
+
+    attempts = {
+        "unknown": post_login(client, "khong.co.ai", PASSWORD),
+        "wrong password": post_login(client, "nguyen.van.a", "sai-mat-khau-roi"),
+        "made to wait": post_login(client, "nguyen.van.a", PASSWORD, STRANGER),
+        "disabled": post_login(client, "da.nghi", PASSWORD),
+        "not activated": post_login(client, "chua.kich.hoat", "mot-mat-khau-nao"),
+    }
+    assert {name: response.status_code for name, response in attempts.items()} == dict.fromkeys(attempts, 401)
+    names = ("khong.co.ai", "nguyen.van.a", "da.nghi", "chua.kich.hoat")
+    pages = {page_without(response, *names) for response in attempts.values()}
+    assert len(pages) == 1
+    assert "dùng mã kích hoạt tại /activate" in pages.pop()
+
+
+def test_the_refusal_is_in_english_too(client):
+    client.get("/login?lang=en")
+    english = post_login(client, "khong.co.ai", PASSWORD)
+    assert english.status_code == 401
+    assert "use your activation code at /activate" in english.get_data(as_text=True)
+
+
+def test_a_stranger_s_failures_do_not_stop_the_officer_at_another_address(client, communes):
+    officer(communes=communes)
+    for _ in range(accounts.BACKOFF_AFTER + 2):
+        assert post_login(client, "nguyen.van.a", "sai-mat-khau-roi", STRANGER).status_code == 401
+    assert post_login(client, "nguyen.van.a", PASSWORD, STRANGER).status_code == 401
+    assert post_login(app_client(client), "nguyen.van.a", PASSWORD, OFFICE).status_code == 302
+
+
+def app_client(client):
+    """Another browser on the same portal (cookies of its own)."""
+    return client.application.test_client()
+
+
+def test_a_stranger_spending_the_account_s_budget_leaves_its_known_browsers_alone(app, client, communes, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_ACCOUNT_LIMIT", "3 per minute")
+    officer(communes=communes)
+    office = client
+    assert post_login(office, "nguyen.van.a", PASSWORD, OFFICE).status_code == 302  # remembered from now on
+
+    stranger = app_client(client)
+    codes = [post_login(stranger, "nguyen.van.a", "sai", f"198.51.100.{i}").status_code for i in range(1, 5)]
+    assert codes == [401, 401, 429, 429]  # the officer's own login spent one of the three
+    assert post_login(app_client(client), "nguyen.van.a", PASSWORD, "192.0.2.50").status_code == 429  # new browser
+    assert post_login(office, "nguyen.van.a", PASSWORD, OFFICE).status_code == 302
+    forged = app_client(client)
+    forged.set_cookie(browsers.COOKIE, "nguyen.van.a", path="/login")
+    assert post_login(forged, "nguyen.van.a", PASSWORD, "192.0.2.51").status_code == 429
 
 
 # Activation -----------------------------------------------------------------
@@ -207,11 +378,11 @@ def test_an_account_without_a_password_logs_in_only_once_activated(app_ctx, comm
     user, code = accounts.create_officer("can.bo", "commune", communes[2], None)
     assert len(code) == 10 and set(code) <= set(accounts.ACTIVATION_ALPHABET)
     assert user.activation_hash == accounts.activation_hash(code) and code not in user.activation_hash
-    assert refusal("can.bo", "").reason == "not_activated"
+    refusal("can.bo", "")
 
     with pytest.raises(AccountError) as caught:
         accounts.activate("can.bo", "2222222222", PASSWORD)
-    assert caught.value.message == "Mã kích hoạt không đúng."
+    assert caught.value.message == "Tên đăng nhập hoặc mã kích hoạt không đúng."
     with pytest.raises(AccountError):
         accounts.activate("khong.co.ai", code, PASSWORD)
     with pytest.raises(PasswordRefused):
@@ -219,9 +390,39 @@ def test_an_account_without_a_password_logs_in_only_once_activated(app_ctx, comm
 
     assert accounts.activate("can.bo", f" {code[:5].lower()}-{code[5:]} ", PASSWORD) is user
     assert user.activation_hash is None and user.password_hash.startswith("$argon2id$")
-    assert accounts.authenticate("can.bo", PASSWORD) is user
+    assert accounts.authenticate("can.bo", PASSWORD, OFFICE) is user
     with pytest.raises(AccountError):  # a code works once
         accounts.activate("can.bo", code, "mot-mat-khau-khac")
+
+
+def test_an_officer_who_tried_to_log_in_before_activating_need_not_wait(app_ctx, communes):
+    user, code = accounts.create_officer("can.bo", "commune", communes[2], None)
+    for _ in range(accounts.BACKOFF_AFTER + 1):
+        refusal("can.bo", PASSWORD)
+    accounts.activate("can.bo", code, PASSWORD)
+    assert accounts.authenticate("can.bo", PASSWORD, OFFICE) is user
+
+
+def post_activation(client, username, code, address=OFFICE):
+    token = csrf_token(client, "/activate")
+    return client.post(
+        "/activate",
+        data={"csrf_token": token, "username": username, "code": code, "password": PASSWORD, "confirm": PASSWORD},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_the_activation_page_does_not_tell_whether_an_account_exists(client, communes):
+    accounts.create_officer("can.bo", "commune", communes[2], None)
+    officer(communes=communes)
+    attempts = [
+        post_activation(client, "khong.co.ai", "2222222222"),  # no such account
+        post_activation(client, "can.bo", "2222222222"),  # wrong code
+        post_activation(client, "nguyen.van.a", "2222222222"),  # already activated
+    ]
+    assert {response.status_code for response in attempts} == {422}
+    pages = {page_without(response, "khong.co.ai", "can.bo", "nguyen.van.a") for response in attempts}
+    assert len(pages) == 1 and "Tên đăng nhập hoặc mã kích hoạt không đúng." in pages.pop()
 
 
 def test_activation_codes_are_random(app_ctx):
@@ -272,7 +473,7 @@ def test_an_import_creates_the_good_rows_and_reports_the_bad_by_line(app_ctx, co
 
     for username, code in result.codes:
         accounts.activate(username, code, PASSWORD)
-    assert accounts.authenticate("ly.i", PASSWORD) is users["ly.i"]
+    assert accounts.authenticate("ly.i", PASSWORD, OFFICE) is users["ly.i"]
 
 
 def test_an_import_refuses_usernames_already_in_the_database(app_ctx, communes):
@@ -318,7 +519,7 @@ def test_cli_create_reads_the_password_from_stdin(runner, communes):
     assert result.exit_code == 0, result.output
     assert f"Created nguyen.van.a (commune, {communes[0]})" in result.output
     assert PASSWORD not in result.output
-    assert accounts.authenticate("nguyen.van.a", PASSWORD).full_name == "Nguyễn Văn A"
+    assert accounts.authenticate("nguyen.van.a", PASSWORD, OFFICE).full_name == "Nguyễn Văn A"
 
     again = runner.invoke(args=args, input=f"{PASSWORD}\n")
     assert again.exit_code == 1 and "đã có" in again.output

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import redirect, render_template, request, session, url_for
 from flask_login import login_required, login_user, logout_user
 
-from app.auth import bp
+from app.auth import bp, browsers
 from app.auth.forms import ActivateForm, LoginForm
 from app.extensions import db
 from app.services import accounts
@@ -27,14 +27,17 @@ def login():  # rate limited per client and per account: see app/limits.py
     error = None
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.username.data, form.password.data)
+            # The client address is the trusted proxies' (ProxyFix) when TRUST_PROXY_HOPS is set.
+            user = accounts.authenticate(form.username.data, form.password.data, request.remote_addr)
         except accounts.LoginRefused as refused:
             error = refused.message
         else:
             session.clear()  # a fresh session: no fixation
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without activity
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next")))
+            browsers.remember(response, user.username)
+            return response
     return render_template("auth/login.html", form=form, error=error), 200 if error is None else 401
 
 
@@ -54,11 +57,13 @@ def activate():  # rate limited: see app/limits.py
     error = None
     if form.validate_on_submit():
         try:
-            accounts.activate(form.username.data, form.code.data, form.password.data)
+            user = accounts.activate(form.username.data, form.code.data, form.password.data)
         except (accounts.AccountError, accounts.PasswordRefused) as refused:
             db.session.rollback()
             error = refused.message
         else:
             db.session.commit()
-            return redirect(url_for("auth.login", activated=1))
+            response = redirect(url_for("auth.login", activated=1))
+            browsers.remember(response, user.username)
+            return response
     return render_template("auth/activate.html", form=form, error=error), 200 if error is None else 422

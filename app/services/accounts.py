@@ -6,8 +6,18 @@ activation code instead: 10 symbols from 28 (≈ 48 bits), stored as its
 SHA-256, which the officer exchanges for a password. A random code that long
 needs no slow hash, which keeps an import of 100,000 officers to seconds.
 
-Five wrong passwords in a row lock an account for 15 minutes. Failures are
-committed by `authenticate` itself, so a refused login still counts.
+Logging in answers every refusal alike — unknown account, wrong password,
+account disabled or not yet activated, client made to wait — with one
+message, one status and one Argon2 verification (of a dummy hash when the
+account has none), so neither the page nor its timing tells them apart.
+
+Wrong passwords back off per account *and* client (a keyed hash of its
+address, in login_failures): after five failures from one client, that
+client's next attempt counts only after 30 s, then 60 s, 120 s … up to
+15 minutes; attempts in the wait are refused without counting. Other
+clients — the officer at the office — are not held, and a success clears
+the client's row. Failures are committed by `authenticate` itself, so a
+refused login still counts.
 """
 
 from __future__ import annotations
@@ -25,19 +35,25 @@ from typing import TextIO
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import String, any_, bindparam, func, insert, select
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, any_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.extensions import db
 from app.models import Area, Generation, User
-from app.models.user import AREA_LEVEL_OF_ROLE, ROLES
+from app.models.user import AREA_LEVEL_OF_ROLE, ROLES, LoginFailure
 from app.spatial import area_by_code
 
 _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
+
+# Back-off of one client's wrong passwords for one account.
+BACKOFF_AFTER = 5  # failures before the client must wait
+BACKOFF_FIRST = timedelta(seconds=30)  # the wait after the fifth; it doubles with each further failure
+BACKOFF_MAX = timedelta(minutes=15)
+FAILURES_FORGOTTEN = timedelta(days=1)  # a client quiet this long starts afresh
 
 # Activation codes avoid symbols misread aloud or on paper (0/O, 1/I/L, B/8, S/5, Z/2).
 ACTIVATION_ALPHABET = "23456789ACDEFGHJKMNPQRTUVWXY"
@@ -52,11 +68,11 @@ REQUIRED_COLUMNS = ("username", "role", "area_code")
 LEVEL_NAMES = {"province": "tỉnh/thành phố", "commune": "xã/phường", "village": "thôn/tổ dân phố"}
 ROLE_LABELS = {"commune": "cán bộ xã", "province": "cán bộ tỉnh", "central": "cán bộ Trung ương", "admin": "quản trị"}
 
-BAD_CREDENTIALS = "Tên đăng nhập hoặc mật khẩu không đúng."
-LOCKED = f"Tài khoản tạm khóa do đăng nhập sai nhiều lần. Thử lại sau {LOCK_MINUTES} phút."
-INACTIVE = "Tài khoản đã bị vô hiệu hóa. Liên hệ quản trị viên."
-NOT_ACTIVATED = "Tài khoản chưa được kích hoạt. Dùng mã kích hoạt để đặt mật khẩu."
-BAD_ACTIVATION_CODE = "Mã kích hoạt không đúng."
+LOGIN_REFUSED = _l(
+    "Không đăng nhập được: tên đăng nhập hoặc mật khẩu không đúng, hoặc đã nhập sai nhiều lần (hãy chờ vài phút "
+    "rồi thử lại). Tài khoản mới chưa kích hoạt: dùng mã kích hoạt tại /activate."
+)
+BAD_ACTIVATION_CODE = _l("Tên đăng nhập hoặc mã kích hoạt không đúng.")
 
 
 class PasswordRefused(ValueError):
@@ -76,16 +92,11 @@ class AccountError(ValueError):
 
 
 class LoginRefused(Exception):
-    """A login was refused. reason: bad_credentials | locked | inactive | not_activated."""
+    """A login was refused; whatever the reason, the message is the same."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    @property
-    def reason_code(self) -> str:
-        return self.reason
+    def __init__(self) -> None:
+        super().__init__(str(LOGIN_REFUSED))
+        self.message = LOGIN_REFUSED
 
 
 # Passwords -----------------------------------------------------------------
@@ -115,14 +126,16 @@ def _verify_hash(hashed: str, password: str) -> bool:
         return False
 
 
-def verify_password(user: User, password: str) -> bool:
-    """Check a user's password; rehash it (unsaved: the caller commits) when the parameters changed."""
-    if not user.password_hash:
-        return False
-    if not _verify_hash(user.password_hash, password):
-        return False
+def _rehash_if_needed(user: User, password: str) -> None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Check a user's password; rehash it (unsaved: the caller commits) when the parameters changed."""
+    if not user.password_hash or not _verify_hash(user.password_hash, password):
+        return False
+    _rehash_if_needed(user, password)
     return True
 
 
@@ -131,8 +144,7 @@ def set_password(user: User, password: str) -> None:
     check_password_policy(password)
     user.password_hash = hash_password(password)
     user.activation_hash = None
-    user.failed_logins = 0
-    user.locked_until = None
+    _forget_failures(user)
 
 
 # Activation codes ----------------------------------------------------------
@@ -173,8 +185,7 @@ def reset_activation(username: str) -> str:
     code = new_activation_code()
     user.activation_hash = activation_hash(code)
     user.password_hash = None
-    user.failed_logins = 0
-    user.locked_until = None
+    _forget_failures(user)
     db.session.flush()
     return code
 
@@ -255,7 +266,7 @@ def create_officer(
         check_password_policy(password)
     if db.session.scalar(select(func.count()).select_from(User).where(User.username == name)):
         raise _username_taken(name)
-    user = User(username=name, role=role, area_id=area_id, full_name=full_name, active=True, failed_logins=0)
+    user = User(username=name, role=role, area_id=area_id, full_name=full_name, active=True)
     activation = None
     if password is None:
         activation = new_activation_code()
@@ -270,40 +281,61 @@ def create_officer(
 # Logging in ----------------------------------------------------------------
 
 
-def authenticate(username: str, password: str) -> User:
+def authenticate(username: str, password: str, client_address: str | None) -> User:
     """Return the user whose credentials these are, or raise LoginRefused. Commits (failures count)."""
     user = db.session.scalar(
         # The row lock serialises concurrent guesses, so none escapes the count.
         select(User).where(User.username == normalise_username(username)).with_for_update()
     )
+    # One Argon2 verification on every path, so the time taken tells nothing.
+    usable = user is not None and bool(user.password_hash)
+    right = _verify_hash(user.password_hash if usable else _dummy_hash(), password or "")
     if user is None:
-        _verify_hash(_dummy_hash(), password or "")
         db.session.commit()
-        raise LoginRefused("bad_credentials", BAD_CREDENTIALS)
+        raise LoginRefused()
     now = datetime.now(UTC)
-    if user.locked_until is not None and user.locked_until > now:
+    client = _client_key(client_address)
+    failure = db.session.get(LoginFailure, (user.id, client))
+    if failure is not None and now - failure.last_failed_at > FAILURES_FORGOTTEN:
+        failure.failures = 0
+    if failure is not None and now < failure.last_failed_at + backoff(failure.failures):
         db.session.commit()
-        raise LoginRefused("locked", LOCKED)
-    if not user.password_hash:
-        _verify_hash(_dummy_hash(), password or "")
+        raise LoginRefused()  # the client must wait: this attempt does not count
+    if not (usable and right and user.active):
+        if failure is None:
+            failure = LoginFailure(user_id=user.id, client_hash=client, failures=0)
+            db.session.add(failure)
+        failure.failures += 1
+        failure.last_failed_at = now
         db.session.commit()
-        raise LoginRefused("not_activated", NOT_ACTIVATED)
-    if not verify_password(user, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        locked = user.failed_logins >= MAX_FAILURES
-        if locked:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            user.failed_logins = 0
-        db.session.commit()
-        raise LoginRefused("locked", LOCKED) if locked else LoginRefused("bad_credentials", BAD_CREDENTIALS)
-    if not user.active:
-        db.session.commit()
-        raise LoginRefused("inactive", INACTIVE)
-    user.failed_logins = 0
-    user.locked_until = None
+        raise LoginRefused()
+    _rehash_if_needed(user, password)
+    if failure is not None:
+        db.session.delete(failure)
     user.last_login_at = now
     db.session.commit()
     return user
+
+
+def backoff(failures: int) -> timedelta:
+    """How long a client must wait after this many failures before its next attempt counts."""
+    if failures < BACKOFF_AFTER:
+        return timedelta(0)
+    doublings = min(failures - BACKOFF_AFTER, 16)  # far past the cap already
+    return min(BACKOFF_FIRST * 2**doublings, BACKOFF_MAX)
+
+
+def _client_key(address: str | None) -> str:
+    """A keyed hash of the client's address: login_failures never holds the address itself."""
+    secret = current_app.secret_key
+    key = secret if isinstance(secret, bytes) else secret.encode()
+    return hmac.new(key, (address or "").encode(), hashlib.sha256).hexdigest()
+
+
+def _forget_failures(user: User) -> None:
+    """A new password or activation code: no client waits on the account's old failures."""
+    if user.id is not None:
+        db.session.execute(delete(LoginFailure).where(LoginFailure.user_id == user.id))
 
 
 # Bulk import ---------------------------------------------------------------
@@ -387,7 +419,7 @@ def _insert_batch(batch: list[tuple[int, dict]], result: ImportResult) -> None:
             result.errors.append((line, _username_taken(values["username"]).message))
             continue
         code = new_activation_code()
-        records.append({**values, "activation_hash": activation_hash(code), "active": True, "failed_logins": 0})
+        records.append({**values, "activation_hash": activation_hash(code), "active": True})
         codes.append((values["username"], code))
     if records:
         db.session.execute(insert(User.__table__), records)
