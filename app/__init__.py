@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.open311.cli import partners_cli
     from app.openapi import bp as openapi_bp
     from app.petitions import bp as petitions_bp
+    from app.privacy.cli import privacy_cli
 
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
@@ -63,5 +64,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(open311_bp)
     app.register_blueprint(openapi_bp)
     app.cli.add_command(partners_cli)
+    app.cli.add_command(privacy_cli)
     limits.init_app(app)
     return app

@@ -94,6 +94,8 @@ class Config:
         self.NOTICE_BACKEND = env.get("NOTICE_BACKEND", "record")
         # Exports larger than this are built by an RQ job with progress and a download link.
         self.EXPORT_SYNC_MAX = _int("EXPORT_SYNC_MAX", 20000)
+        # A closed petition's contact details are anonymised this many months after it closed.
+        self.CONTACT_RETENTION_MONTHS = _int("CONTACT_RETENTION_MONTHS", 24)
 
 
 def _secret_key_from_file(named: str | None, instance_path: str) -> str | None:

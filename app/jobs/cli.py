@@ -16,13 +16,15 @@ jobs_cli = AppGroup("jobs", help="Background jobs.")
 
 
 REMIND_EVERY_S = 3600
+ANONYMISE_EVERY_S = 86400
 
 
 @jobs_cli.command("sweep")
 @click.option("--every", type=float, default=0, help="Repeat every N seconds (0: once).")
 def sweep(every):
-    """Hand waiting outbox jobs to RQ; every hour, queue the overdue reminders."""
-    last_remind = 0.0
+    """Hand waiting outbox jobs to RQ; every hour, queue the overdue reminders; every day, the anonymisation."""
+    # Both run at start: the monotonic clock counts from boot, so 0.0 could be minutes ago.
+    last_remind = last_anonymise = float("-inf")
     while True:
         try:
             handed = outbox.hand_over()
@@ -31,6 +33,9 @@ def sweep(every):
             if time.monotonic() - last_remind >= REMIND_EVERY_S:
                 outbox.schedule("remind_overdue")
                 last_remind = time.monotonic()
+            if time.monotonic() - last_anonymise >= ANONYMISE_EVERY_S:
+                outbox.schedule("anonymise_contacts")
+                last_anonymise = time.monotonic()
         except OperationalError:
             db.session.rollback()
             click.echo("Database unavailable; trying again.", err=True)

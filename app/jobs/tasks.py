@@ -10,7 +10,7 @@ from flask import has_app_context
 from app import spatial
 from app.extensions import db
 from app.models import Petition, User
-from app.services import aggregates, export_jobs, exports, notices, outbox, petition_photos, reminders
+from app.services import aggregates, export_jobs, exports, notices, outbox, petition_photos, reminders, retention
 from app.storage import current_storage
 
 _app = None
@@ -54,6 +54,12 @@ def remind_overdue() -> None:
     with _app_context():
         reminders.run()
         db.session.commit()
+
+
+def anonymise_contacts() -> None:
+    """Anonymise the contact details of petitions closed longer than the retention period."""
+    with _app_context():
+        retention.anonymise_backlog()
 
 
 def build_export(user_id: int, args: dict, fmt: str, with_contact: bool) -> str | None:

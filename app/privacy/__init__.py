@@ -1,0 +1,1 @@
+"""Personal data over time: the command line for anonymising contact details."""
