@@ -5,6 +5,10 @@ It covers /api/v1/… and the JSON form of Open311 GeoReport v2
 fields). A test keeps it true: every route of the app under /api/v1/ and
 /open311/v2/ is in the document, every path of the document is a route,
 and generated requests get answers that match these schemas.
+
+Petitions are named by their public id (16 hex digits), never by the
+citizen's tracking code; a partner's key travels only in the X-Api-Key
+header (the security scheme "partnerKey").
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ bp = Blueprint("openapi", __name__)
 AREA_LEVELS = ["province", "commune", "village"]
 GEOTAG_METHODS = ["inside", "nearest", "chosen", "unlocated"]
 PORTAL_STATUSES = ["received", "accepted", "rejected", "in_progress", "resolved", "forwarded", "merged"]
+PUBLIC_ID_PATTERN = "^[0-9a-f]{16}$"
+PARTNER_KEY = "partnerKey"  # the security scheme: the X-Api-Key header
 
 
 def _ref(name: str) -> dict:
@@ -63,8 +69,18 @@ def _query(name: str, schema: dict, description: str, required: bool = False) ->
     return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
 
 
-def _path(name: str, description: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
+def _path(name: str, description: str, schema: dict | None = None) -> dict:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema or {"type": "string"},
+        "description": description,
+    }
+
+
+def _public_id(description: str = "Mã công khai: 16 chữ số hệ 16 (chữ thường), không phải mã theo dõi.") -> dict:
+    return _str(pattern=PUBLIC_ID_PATTERN, description=description)
 
 
 _LAT = _query("lat", {"type": "number"}, "Vĩ độ (WGS84).", required=True)
@@ -73,6 +89,9 @@ _OPEN311_READ_ERRORS = {
     "429": _open311_error("Quá nhiều yêu cầu từ địa chỉ này (OPEN311_READ_LIMIT)."),
     "503": _open311_error("Cơ sở dữ liệu tạm thời không truy cập được."),
 }
+_KEY_OUTSIDE_HEADER = "hoặc có api_key trong địa chỉ hay nội dung (khóa API chỉ gửi trong tiêu đề X-Api-Key)"
+# Reads: anyone (the published view), or a partner's key with its scope.
+_READ_SECURITY = [{}, {PARTNER_KEY: []}]
 
 
 def _schemas() -> dict:
@@ -123,14 +142,14 @@ def _schemas() -> dict:
                     "type": "array",
                     "items": _obj(
                         {
-                            "tracking_code": _str(),
+                            "id": _public_id(),
                             "title": _str(),
                             "category": _str(),
                             "status": _str(),
-                            "distance_m": _int(),
+                            "distance_m": _int(multipleOf=50, description="Làm tròn đến 50 m."),
                             "supporters": _int(),
-                            "status_url": _str(),
-                            "support_url": _str(),
+                            "status_url": _str(description="Trang công khai /p/<id>."),
+                            "support_url": _str(description="Ủng hộ kiến nghị: /p/<id>/support."),
                         }
                     ),
                 }
@@ -202,14 +221,14 @@ def _schemas() -> dict:
             "type": "array",
             "items": _obj(
                 {
-                    "service_request_id": _str(description="Mã theo dõi XXX-XXX-XXX."),
+                    "service_request_id": _public_id(),
                     "status": _str(enum=["open", "closed"]),
                     "status_notes": _str(nullable=True),
                     "service_name": _str(),
                     "service_code": _str(),
                     "description": _str(),
                     "agency_responsible": _str(nullable=True),
-                    "service_notice": _str(nullable=True),
+                    "service_notice": _str(nullable=True, description="Trang công khai /p/<mã> khi đã công khai."),
                     "requested_datetime": _str(format="date-time"),
                     "updated_datetime": _str(format="date-time"),
                     "expected_datetime": _str(nullable=True, format="date-time"),
@@ -226,6 +245,7 @@ def _schemas() -> dict:
                             "province_code": _str(nullable=True),
                             "detailed_status": _str(enum=PORTAL_STATUSES),
                             "supporters": _int(),
+                            "published": {"type": "boolean", "description": "Đã công khai (cán bộ đã thụ lý)."},
                         }
                     ),
                 }
@@ -235,13 +255,17 @@ def _schemas() -> dict:
             "type": "array",
             "minItems": 1,
             "items": _obj(
-                {"service_request_id": _str(), "service_notice": _str(nullable=True), "account_id": _str(nullable=True)}
+                {
+                    "service_request_id": _public_id(),
+                    "service_notice": _str(nullable=True, description="Có mã theo dõi của công dân: chỉ báo cho họ."),
+                    "account_id": _str(nullable=True),
+                }
             ),
         },
         "Tokens": {
             "type": "array",
             "minItems": 1,
-            "items": _obj({"service_request_id": _str(), "token": _str()}),
+            "items": _obj({"service_request_id": _public_id(), "token": _public_id("Token là chính mã công khai.")}),
         },
     }
 
@@ -315,12 +339,11 @@ def _api_paths() -> dict:
 def _open311_paths() -> dict:
     base = "/open311/v2"
     unknown_service = _open311_error("Không có lĩnh vực này.")
-    unknown_request = _open311_error("Không có kiến nghị mã này.")
+    unknown_request = _open311_error("Không có kiến nghị công khai mã này (hoặc ngoài phạm vi của khóa).")
     request_form = {
         "type": "object",
-        "required": ["api_key", "service_code", "description"],
+        "required": ["service_code", "description"],
         "properties": {
-            "api_key": _str(description="Khóa API của đối tác."),
             "service_code": _str(description="Mã lĩnh vực (services.json)."),
             "lat": _num(description="Vĩ độ WGS84; cùng long, hoặc address_id."),
             "long": _num(description="Kinh độ WGS84."),
@@ -367,10 +390,12 @@ def _open311_paths() -> dict:
         },
         f"{base}/requests.json": {
             "get": {
-                "summary": "Petitions: by codes, service codes, dates, status; 90 days and 1,000 newest at most.",
+                "summary": "Petitions this reader may see: by public ids, service codes, dates, status; 90 days "
+                "and 1,000 newest at most. Without a key, the published view only.",
                 "operationId": "open311RequestList",
+                "security": _READ_SECURITY,
                 "parameters": [
-                    _query("service_request_id", {"type": "string"}, "Mã theo dõi, cách nhau bằng dấu phẩy."),
+                    _query("service_request_id", {"type": "string"}, "Mã công khai, cách nhau bằng dấu phẩy."),
                     _query("service_code", {"type": "string"}, "Mã lĩnh vực, cách nhau bằng dấu phẩy."),
                     _query("start_date", {"type": "string", "format": "date-time"}, "ISO 8601 (w3c)."),
                     _query("end_date", {"type": "string", "format": "date-time"}, "ISO 8601 (w3c)."),
@@ -378,20 +403,24 @@ def _open311_paths() -> dict:
                 ],
                 "responses": {
                     "200": _json(_ref("ServiceRequests"), "Newest first."),
-                    "400": _open311_error("Tham số không hợp lệ."),
+                    "400": _open311_error(f"Tham số không hợp lệ, {_KEY_OUTSIDE_HEADER}."),
                     **_OPEN311_READ_ERRORS,
                 },
             },
             "post": {
                 "summary": "A partner files a petition through the same path as the web form.",
                 "operationId": "open311CreateRequest",
+                "security": [{PARTNER_KEY: []}],
                 "parameters": [
                     {
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
                         "schema": {"type": "string"},
-                        "description": "Gửi lại cùng khóa: cùng service_request_id, HTTP 200 thay vì 201.",
+                        "description": (
+                            "Gửi lại cùng khóa và cùng nội dung: cùng service_request_id, HTTP 200 thay vì 201; "
+                            "cùng khóa, nội dung khác: HTTP 409."
+                        ),
                     }
                 ],
                 "requestBody": {
@@ -400,10 +429,13 @@ def _open311_paths() -> dict:
                 },
                 "responses": {
                     "201": _json(_ref("ServiceRequestCreated"), "Received."),
-                    "200": _json(_ref("ServiceRequestCreated"), "Already received (same Idempotency-Key)."),
-                    "400": _open311_error("Thiếu hoặc sai tham số."),
-                    "403": _open311_error("Thiếu khóa API, khóa sai hoặc đã thu hồi."),
+                    "200": _json(
+                        _ref("ServiceRequestCreated"), "Already received (same Idempotency-Key, same content)."
+                    ),
+                    "400": _open311_error(f"Thiếu hoặc sai tham số, {_KEY_OUTSIDE_HEADER}."),
+                    "403": _open311_error("Thiếu khóa API (tiêu đề X-Api-Key), khóa sai hoặc đã thu hồi."),
                     "404": unknown_service,
+                    "409": _open311_error("Idempotency-Key đã dùng cho một kiến nghị có nội dung khác."),
                     "413": _open311_error("Dữ liệu quá lớn."),
                     "429": _open311_error("Vượt giới hạn tần suất của đối tác."),
                     "503": _open311_error("Cơ sở dữ liệu tạm thời không truy cập được."),
@@ -412,9 +444,10 @@ def _open311_paths() -> dict:
         },
         f"{base}/requests/{{service_request_id}}.json": {
             "get": {
-                "summary": "One petition, as a list of one.",
+                "summary": "One petition this reader may see, as a list of one.",
                 "operationId": "open311Request",
-                "parameters": [_path("service_request_id", "Mã theo dõi.")],
+                "security": _READ_SECURITY,
+                "parameters": [_path("service_request_id", "Mã công khai.", _public_id())],
                 "responses": {
                     "200": _json(_ref("ServiceRequests"), "A list of one."),
                     "404": unknown_request,
@@ -424,9 +457,10 @@ def _open311_paths() -> dict:
         },
         f"{base}/tokens/{{token}}.json": {
             "get": {
-                "summary": "A token's request id (a token is the tracking code itself).",
+                "summary": "A token's request id (a token is the public id itself).",
                 "operationId": "open311Token",
-                "parameters": [_path("token", "Mã theo dõi.")],
+                "security": _READ_SECURITY,
+                "parameters": [_path("token", "Mã công khai.", _public_id())],
                 "responses": {
                     "200": _json(_ref("Tokens"), "The request id."),
                     "404": unknown_request,
@@ -447,11 +481,27 @@ def document() -> dict:
             "version": "1",
             "description": (
                 "Địa bàn và định vị (/api/v1) và Open311 GeoReport v2 (/open311/v2) cho hệ thống đối tác. "
-                "Mọi tài nguyên Open311 cũng trả lời dạng XML (đổi đuôi .json thành .xml), cùng các trường."
+                "Mọi tài nguyên Open311 cũng trả lời dạng XML (đổi đuôi .json thành .xml), cùng các trường. "
+                "Kiến nghị mang mã công khai (16 chữ số hệ 16), không bao giờ mã theo dõi của công dân; khóa API "
+                "của đối tác chỉ gửi trong tiêu đề X-Api-Key."
             ),
         },
         "paths": _with_bad_input({**_api_paths(), **_open311_paths()}),
-        "components": {"schemas": _schemas()},
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                PARTNER_KEY: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Api-Key",
+                    "description": (
+                        "Khóa API của đối tác (flask partners create). Cần khi gửi kiến nghị; khi đọc, khóa có "
+                        "thể mang phạm vi: một địa bàn, kiến nghị chưa công khai. Gửi trong địa chỉ hay nội dung "
+                        "(api_key): HTTP 400."
+                    ),
+                }
+            },
+        },
     }
 
 
@@ -460,7 +510,7 @@ def _with_bad_input(paths: dict) -> dict:
     for path, operations in paths.items():
         for operation in operations.values():
             error = (
-                _open311_error("Dữ liệu gửi lên không hợp lệ.")
+                _open311_error(f"Dữ liệu gửi lên không hợp lệ, {_KEY_OUTSIDE_HEADER}.")
                 if path.startswith("/open311/")
                 else _api_error("Dữ liệu gửi lên không hợp lệ.")
             )

@@ -23,14 +23,17 @@ def _fail(message: str) -> None:
 @partners_cli.command("create")
 @click.argument("name")
 @click.option("--rate", default=partners.DEFAULT_RATE, show_default=True, help="POSTs allowed to this partner.")
-def create(name, rate):
+@click.option("--area", "area_code", metavar="CODE", help="Limit reads to a province or commune (current code).")
+@click.option("--sees-unpublished", is_flag=True, help="Let reads include petitions not yet published.")
+def create(name, rate, area_code, sees_unpublished):
     """Create a partner and print its API key (once)."""
     try:
-        partner, api_key = partners.create(name, rate)
+        partner, api_key = partners.create(name, rate, area_code, sees_unpublished)
     except PartnerError as exc:
         _fail(exc.message)
     db.session.commit()
-    click.echo(f"Created partner {partner.name} (rate limit {partner.rate_limit})")
+    scope = _scope(partner, (area_code or "").strip() or None)
+    click.echo(f"Created partner {partner.name} (rate limit {partner.rate_limit}; reads: {scope})")
     click.echo(f"API key: {api_key}")
     click.echo("Warning: keep this key now; it is stored only as a hash and will not be shown again.", err=True)
 
@@ -50,6 +53,15 @@ def revoke(name):
 @partners_cli.command("list")
 def list_():
     """List the partners (never their keys)."""
-    for partner in partners.listing():
+    for partner, area in partners.listing():
         state = "active" if partner.active else f"revoked {partner.revoked_at:%Y-%m-%d %H:%M}"
-        click.echo(f"{partner.name}\t{partner.rate_limit}\t{state}\tcreated {partner.created_at:%Y-%m-%d %H:%M}")
+        scope = _scope(partner, area.code if area else None)
+        click.echo(
+            f"{partner.name}\t{partner.rate_limit}\t{scope}\t{state}\tcreated {partner.created_at:%Y-%m-%d %H:%M}"
+        )
+
+
+def _scope(partner, area_code: str | None) -> str:
+    """What a key reads, in a few words: "published, whole country" or "unpublished too, area 46"."""
+    seen = "unpublished too" if partner.sees_unpublished else "published"
+    return f"{seen}, {f'area {area_code}' if area_code else 'whole country'}"

@@ -1,7 +1,7 @@
 """Open311 GeoReport v2 endpoints: /open311/v2/<resource>.{json,xml}.
 
 Reads are public and limited per client address; a POST needs a partner's
-api_key and is limited per partner (app/limits.py). Every error, including
+key in the X-Api-Key header and is limited per partner (app/limits.py). Every error, including
 an unknown path or format under /open311/, is the spec's list of
 {code, description} (or <errors><error>…) — never an HTML page.
 """
@@ -141,12 +141,12 @@ def service_definition(service_code: str, fmt: str):
 
 
 @bp.post(f"/v2/requests.{FMT}")
-@csrf.exempt  # authenticated by the partner's api_key, not a browser session; rate limited per partner
+@csrf.exempt  # authenticated by the partner's X-Api-Key, not a browser session; rate limited per partner
 def create_request(fmt: str):
-    """A partner files a petition: 201 with its tracking code (200 for a repeat of the same Idempotency-Key)."""
+    """A partner files a petition: 201 with its public id (200 for a repeat of the same Idempotency-Key)."""
     partner = request_partner()
     if partner is None:
-        raise Open311Error(403, "Thiếu khóa API (api_key), khóa không đúng hoặc đã bị thu hồi.")
+        raise Open311Error(403, "Thiếu khóa API (tiêu đề X-Api-Key), khóa không đúng hoặc đã bị thu hồi.")
     submission = intake.read(request.form, partner, request.headers.get("Idempotency-Key"))
     try:
         result = petition_service.submit(submission)

@@ -4,6 +4,11 @@ A key is 32 random bytes, URL-safe (43 characters), shown once when the
 partner is made; only its SHA-256 is stored, so a stolen database gives no
 usable key. A random key that long needs no slow hash: checking one costs
 one indexed look-up, which matters on every POST of a busy partner.
+
+A key may carry a scope for reads: an area (a province or a commune of the
+current generation; its inbox, as for an officer) and whether it sees
+petitions not yet published there. Without one it reads the published view
+of the whole country, like anyone.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from datetime import UTC, datetime
 from limits import parse_many
 from sqlalchemy import select
 
+from app import spatial
 from app.extensions import db
-from app.models import Partner
+from app.models import Area, Partner
 
 NAME_MAX = 50  # "partner:<name>" must fit the audit trail's 64-character label
 DEFAULT_RATE = "60 per minute"
+SCOPE_LEVELS = ("province", "commune")  # the levels that have an inbox (app/services/scope.py)
 
 
 class PartnerError(ValueError):
@@ -46,15 +53,39 @@ def check_rate(rate: str) -> str:
     return rate
 
 
-def create(name: str, rate_limit: str = DEFAULT_RATE) -> tuple[Partner, str]:
+def scope_area(code: str | None) -> Area | None:
+    """The province or commune of the current generation a key's reads are limited to, or PartnerError."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    area = spatial.area_by_code(code)
+    if area is None:
+        raise PartnerError(f'no area with the code "{code}" in the current boundaries')
+    if area.level not in SCOPE_LEVELS:
+        raise PartnerError(f'"{code}" is a {area.level}: a key\'s area is a province or a commune')
+    return area
+
+
+def create(
+    name: str, rate_limit: str = DEFAULT_RATE, area_code: str | None = None, sees_unpublished: bool = False
+) -> tuple[Partner, str]:
     """Make a partner; returns it with its API key, which is never shown again. Flushes, does not commit."""
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX or not name.isprintable():
         raise PartnerError(f"a partner's name is 1–{NAME_MAX} printable characters")
     if by_name(name) is not None:
         raise PartnerError(f'a partner named "{name}" already exists')
+    rate_limit = check_rate(rate_limit)
+    area = scope_area(area_code)
     api_key = secrets.token_urlsafe(32)
-    partner = Partner(name=name, key_hash=hash_key(api_key), rate_limit=check_rate(rate_limit), active=True)
+    partner = Partner(
+        name=name,
+        key_hash=hash_key(api_key),
+        rate_limit=rate_limit,
+        active=True,
+        area_id=area.id if area else None,
+        sees_unpublished=sees_unpublished,
+    )
     db.session.add(partner)
     db.session.flush()
     return partner, api_key
@@ -76,8 +107,10 @@ def revoke(name: str) -> Partner:
     return partner
 
 
-def listing() -> list[Partner]:
-    return list(db.session.scalars(select(Partner).order_by(Partner.name)))
+def listing() -> list[tuple[Partner, Area | None]]:
+    """The partners by name, each with its scope's area (None: the whole country)."""
+    stmt = select(Partner, Area).outerjoin(Area, Partner.area_id == Area.id).order_by(Partner.name)
+    return [(partner, area) for partner, area in db.session.execute(stmt)]
 
 
 def by_key(api_key: str | None) -> Partner | None:
