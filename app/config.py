@@ -78,6 +78,13 @@ class Config:
         # Login attempts per account from all clients together (against guessing from many addresses);
         # browsers that have logged in to the account before are exempt: see app/limits.py.
         self.LOGIN_ACCOUNT_LIMIT = env.get("LOGIN_ACCOUNT_LIMIT", "100 per hour")
+        # Rating an answer, per client address and per petition (one rating per answer counts anyway).
+        self.RATING_LIMIT = env.get("RATING_LIMIT", "10 per hour")
+        self.RATING_PETITION_LIMIT = env.get("RATING_PETITION_LIMIT", "5 per hour")
+        # Unknown tracking codes or public ids (404s) per client address, and for all clients together,
+        # on every route that takes one: guessing is throttled, a citizen's own page is not.
+        self.CODE_MISS_LIMIT = env.get("CODE_MISS_LIMIT", "20 per hour")
+        self.CODE_MISS_LIMIT_ALL = env.get("CODE_MISS_LIMIT_ALL", "5000 per hour")
         # Open311 reads (GET /open311/v2/…) per client address; POSTs are limited per partner (its own rate).
         self.OPEN311_READ_LIMIT = env.get("OPEN311_READ_LIMIT", "120 per minute")
         # "Add my voice" per client address (generous: thousands of phones share one carrier-grade NAT

@@ -86,8 +86,22 @@ def _voiced_petition() -> str:
 
 
 # endpoint → [(limit, exempt_when, key_func or None for the client address)]
+def _rating_limit() -> str:
+    return current_app.config["RATING_LIMIT"]
+
+
+def _rating_petition_limit() -> str:
+    return current_app.config["RATING_PETITION_LIMIT"]
+
+
+def _rated_petition() -> str:
+    """Counts ratings per petition, whatever address they come from."""
+    return "rated:" + "".join(ch for ch in (request.view_args or {}).get("code", "").upper() if ch.isalnum())
+
+
 LIMITS = {
     "petitions.create": [(_submit_limit, _only_picking_a_place, None)],
+    "petitions.rate": [(_rating_limit, None, None), (_rating_petition_limit, None, _rated_petition)],
     # Voices per client address (generous: one carrier-grade NAT address is thousands of phones) and per petition.
     "petitions.support": [(_voice_limit, None, None), (_voice_petition_limit, None, _voiced_petition)],
     # Per client address; and per account from all clients (the wrong passwords of one client for one
@@ -101,6 +115,38 @@ LIMITS = {
         for read in ("discovery", "services", "service_definition", "request_list", "request_detail", "token")
     },
 }
+
+
+def _code_miss_limit() -> str:
+    return current_app.config["CODE_MISS_LIMIT"]
+
+
+def _code_miss_limit_all() -> str:
+    return current_app.config["CODE_MISS_LIMIT_ALL"]
+
+
+def _everyone() -> str:
+    return "all-clients"
+
+
+def _not_found(response) -> bool:
+    return response.status_code == 404
+
+
+# Routes that take a tracking code or a public id: only the misses (404) count,
+# per client and for all clients together, so guessing codes is throttled while
+# a citizen opening their own page many times is not.
+CODE_ROUTES = (
+    "petitions.status",
+    "petitions.track",
+    "petitions.rate",
+    "petitions.photo",
+    "petitions.public",
+    "petitions.public_photo",
+    "petitions.support",
+    "open311.request_detail",
+    "open311.token",
+)
 
 
 def init_app(app: Flask) -> None:
@@ -117,4 +163,13 @@ def init_app(app: Flask) -> None:
         view = app.view_functions[endpoint]
         for limit, exempt_when, key_func in limits:
             view = limiter.limit(limit, exempt_when=exempt_when, key_func=key_func)(view)
+        app.view_functions[endpoint] = view
+    for endpoint in CODE_ROUTES:
+        view = app.view_functions[endpoint]
+        for limit, key_func, scope in (
+            (_code_miss_limit, None, "code-miss"),
+            (_code_miss_limit_all, _everyone, "code-miss-all"),
+        ):
+            # Shared across the routes: spreading guesses over them buys nothing.
+            view = limiter.shared_limit(limit, scope, key_func=key_func, deduct_when=_not_found)(view)
         app.view_functions[endpoint] = view

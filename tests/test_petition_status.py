@@ -123,12 +123,42 @@ def test_an_answered_petition_can_be_rated(client, sent):
     assert "Chưa hài lòng" in client.get(receipt["status_url"]).get_data(as_text=True)
 
 
-def test_similar_open_petitions_nearby_are_offered(client, sent, point):
+def test_an_answer_is_rated_once_and_the_next_answer_again(client, sent):
+    from app.services import workflow
+
+    petition, receipt = sent
+    token = csrf_token(client)
+    petition.status = "accepted"
+    db.session.flush()
+    workflow.act(petition, "resolve", None, answer="Đã sửa xong đường.")
+    first = client.post(f"{receipt['status_url']}/rating", data={"csrf_token": token, "satisfied": "y"})
+    assert first.status_code == 303
+    again = client.post(f"{receipt['status_url']}/rating", data={"csrf_token": token, "satisfied": "n"})
+    assert again.status_code == 422 and "chỉ được đánh giá một lần" in again.get_data(as_text=True)
+    db.session.refresh(petition)
+    assert (petition.status, petition.satisfied) == ("resolved", True)  # the second attempt reopened nothing
+
+    petition.status = "in_progress"  # reopened by the officer, answered anew: a new round
+    db.session.flush()
+    workflow.act(petition, "resolve", None, answer="Đã sửa nốt đoạn còn lại.")
+    assert client.get(receipt["status_url"]).get_data(as_text=True).count('name="satisfied"') == 2
+    assert client.post(f"{receipt['status_url']}/rating", data={"csrf_token": token, "satisfied": "n"}).status_code == 303
+    db.session.refresh(petition)
+    assert (petition.status, petition.satisfied) == ("in_progress", False)
+
+
+def test_similar_open_petitions_nearby_are_offered_once_published_without_their_tracking_code(client, sent, point):
     petition, _ = sent
-    near = client.get(f"/api/v1/petitions/similar?lat={point.lat + 0.001}&lon={point.lon}&category=roads").json
-    assert [p["tracking_code"] for p in near["petitions"]] == [petition.display_code]
-    assert 100 < near["petitions"][0]["distance_m"] < 120
-    assert near["petitions"][0]["supporters"] == 1
+    url = f"/api/v1/petitions/similar?lat={point.lat + 0.001}&lon={point.lon}&category=roads"
+    assert client.get(url).json["petitions"] == []  # not yet accepted by an officer: not public
+    petition.status, petition.accepted_at = "accepted", petition.created_at
+    db.session.flush()
+    near = client.get(url)
+    assert [p["id"] for p in near.json["petitions"]] == [petition.public_id]
+    assert petition.tracking_code not in near.get_data(as_text=True)
+    assert near.json["petitions"][0]["distance_m"] == 100  # ~111 m, to the nearest 50 m
+    assert near.json["petitions"][0]["supporters"] == 1
+    assert near.json["petitions"][0]["status_url"] == f"/p/{petition.public_id}"
     other_category = client.get(f"/api/v1/petitions/similar?lat={point.lat}&lon={point.lon}&category=land").json
     far = client.get(f"/api/v1/petitions/similar?lat={point.lat + 0.01}&lon={point.lon}&category=roads").json
     assert other_category["petitions"] == [] and far["petitions"] == []

@@ -366,3 +366,14 @@ def test_rating_is_limited_per_petition_whatever_the_address(app, client, world,
         for i in range(3)
     ]
     assert [r.status_code for r in codes] == [422, 422, 429]  # not answered yet; then throttled
+
+
+def test_guesses_spread_over_several_routes_share_one_budget(app, client, world, monkeypatch):
+    monkeypatch.setitem(app.config, "CODE_MISS_LIMIT", "3 per hour")
+    misses = [
+        client.get("/petitions/AAAAAAAAA").status_code,
+        client.get("/p/0000000000000000").status_code,
+        client.get("/open311/v2/tokens/0000000000000001.json").status_code,
+        client.get("/petitions/CCCCCCCCC").status_code,
+    ]
+    assert misses == [404, 404, 404, 429]

@@ -52,7 +52,9 @@ def test_a_petition_s_whole_life_is_in_its_audit_trail(setting):
 
 
 # Every action from every status: allowed where the table says, refused elsewhere.
-@pytest.mark.parametrize("action", [a for a in TRANSITIONS if a not in ("redact",)])
+@pytest.mark.parametrize(
+    "action", [a for a in TRANSITIONS if a not in ("redact", "release_photos", "withhold_photos")]
+)
 @pytest.mark.parametrize(
     "status", ["received", "accepted", "in_progress", "resolved", "rejected", "forwarded", "merged"]
 )
@@ -250,3 +252,21 @@ def test_re_placing_into_another_province_moves_the_petition_s_province_too(sett
         {"id": p.id},
     ).one()
     assert tuple(placed) == ("99001002", "99001", "99")
+
+
+def test_photos_are_released_and_withheld_only_when_that_changes_something(setting):
+    from app.models import PetitionPhoto
+
+    p = petition_in(setting["a"])
+    officer_ = setting["officer"]
+    assert "release_photos" not in allowed_actions(p)  # no photos to release
+    with pytest.raises(WorkflowError):
+        act(p, "release_photos", officer_)
+    db.session.add(PetitionPhoto(petition_id=p.id, position=0, status="ready"))
+    db.session.flush()
+    db.session.refresh(p)
+    assert "release_photos" in allowed_actions(p) and "withhold_photos" not in allowed_actions(p)
+    act(p, "release_photos", officer_)
+    assert p.photos_released and allowed_actions(p).count("withhold_photos") == 1
+    act(p, "withhold_photos", officer_)
+    assert not p.photos_released

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request, url_for
 
-from app import spatial
+from app import params, spatial
 from app.api import bp
 from app.services import areas, categories, petitions
 from app.services.geotag import InvalidPoint, as_dict, geotag, parse_point
@@ -21,7 +21,7 @@ def invalid_point(exc: InvalidPoint):
 
 def requested_point() -> tuple[float, float]:
     """The (lon, lat) of the request's lat and lon arguments; InvalidPoint if not a place in Vietnam."""
-    return parse_point(request.args.get("lat"), request.args.get("lon"))
+    return parse_point(params.single(request.args, "lat"), params.single(request.args, "lon"))
 
 
 @bp.get("/locate")
@@ -40,29 +40,36 @@ def area(code: str):
     return jsonify(areas.detail(found))
 
 
+class AreaNotFound(LookupError):
+    """A code that names no area of the current boundaries."""
+
+
+@bp.errorhandler(AreaNotFound)
+def area_not_found(exc: AreaNotFound):
+    return error("not_found", f"Không có địa bàn mã {str(exc)[:40]}.", 404)
+
+
+def _parent():
+    """The area the parent argument names (None without one); AreaNotFound for an unknown code."""
+    code = params.parse_text(request.args, "parent", 32)
+    parent = spatial.area_by_code(code) if code else None
+    if code and parent is None:
+        raise AreaNotFound(code)
+    return parent
+
+
 @bp.get("/areas")
 def area_list():
     """List the children of an area (the provinces when no parent is given)."""
-    parent_code = request.args.get("parent", "").strip()
-    parent = None
-    if parent_code:
-        parent = spatial.area_by_code(parent_code)
-        if parent is None:
-            return error("not_found", f"Không có địa bàn mã {parent_code}.", 404)
-    query = request.args.get("q", "")
-    if len(query) > 100:
-        return error("query_too_long", "Từ khóa tìm kiếm dài quá 100 ký tự.")
+    parent = _parent()
+    query = params.parse_text(request.args, "q", 100, "query_too_long")
     return jsonify({"areas": areas.listing(parent, query)})
 
 
 @bp.get("/boundaries")
 def boundaries():
     """Simplified boundaries of an area's children (the provinces when no parent), as GeoJSON."""
-    parent_code = request.args.get("parent", "").strip()
-    parent = spatial.area_by_code(parent_code) if parent_code else None
-    if parent_code and parent is None:
-        return error("not_found", f"Không có địa bàn mã {parent_code}.", 404)
-    response = jsonify(spatial.boundaries(parent))
+    response = jsonify(spatial.boundaries(_parent()))
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 
@@ -71,24 +78,29 @@ def boundaries():
 def similar_petitions():
     """Open petitions of the same category nearby, so a citizen can add a voice instead of filing again."""
     lon, lat = requested_point()
-    category = request.args.get("category", "")
-    if category not in {code for code, _ in categories.choices()}:
+    category = params.parse_choice(request.args, "category", [c for c, _ in categories.choices()], "unknown_category")
+    if not category:
         return error("unknown_category", "Lĩnh vực không hợp lệ.")
     found = petitions.similar_nearby(lon, lat, category)
     return jsonify(
         {
             "petitions": [
                 {
-                    "tracking_code": p.display_code,
+                    "id": p.public_id,
                     "title": p.shown_title,
                     "category": p.category_code,
                     "status": p.status_name,
-                    "distance_m": round(distance),
+                    "distance_m": _coarse_distance(distance),
                     "supporters": p.supporters,
-                    "status_url": url_for("petitions.status", code=p.display_code),
-                    "support_url": url_for("petitions.support", code=p.display_code),
+                    "status_url": url_for("petitions.public", public_id=p.public_id),
+                    "support_url": url_for("petitions.support", public_id=p.public_id),
                 }
                 for p, distance in found
             ]
         }
     )
+
+
+def _coarse_distance(metres: float) -> int:
+    """The distance to the nearest 50 m: enough to judge "the same problem", too coarse to find a house."""
+    return max(50, int(round(metres / 50.0)) * 50)

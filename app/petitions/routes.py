@@ -23,10 +23,10 @@ from app.errors import MESSAGES, wants_json
 from app.extensions import db
 from app.petitions import bp
 from app.petitions.forms import PetitionForm, RatingForm, TrackForm
+from app.petitions.photos import send_photo
 from app.petitions.script_texts import form_script_texts
-from app.services import categories
+from app.services import categories, publication
 from app.services import petitions as petition_service
-from app.storage import current_storage
 
 
 def _picking() -> bool:
@@ -65,6 +65,7 @@ def assets_version() -> str:
 def new():
     """Show the petition form."""
     form = PetitionForm(formdata=request.args or None, categories=categories.choices())
+    form.idempotency_key.data = petition_service.new_idempotency_key()  # only ever the server's, never a link's
     return _form_page(form)
 
 
@@ -87,6 +88,8 @@ def create():  # rate limited: see app/limits.py
     except OperationalError:
         db.session.rollback()
         return _unavailable(form)
+    except petition_service.KeyReused:
+        return _key_reused(form)
     if wants_json():
         return jsonify(_receipt(result)), 201 if result.created else 200
     return redirect(url_for(".status", code=result.display_code, new=1), 303)
@@ -97,6 +100,15 @@ def _unavailable(form: PetitionForm):
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), 503
     return _no_store(_render_form(form, message), 503)
+
+
+def _key_reused(form: PetitionForm):
+    """The form's key already made a petition with other content: nothing merged, the text kept, a fresh key."""
+    message = _("Biểu mẫu này đã được dùng để gửi một kiến nghị khác. Nội dung của bạn vẫn còn; hãy bấm gửi lại.")
+    form.idempotency_key.data = petition_service.new_idempotency_key()
+    if wants_json():
+        return jsonify({"error": {"code": "key_reused", "message": message}}), 409
+    return _no_store(_render_form(form, message), 409)
 
 
 def _receipt(result: petition_service.Submitted) -> dict:
@@ -139,7 +151,7 @@ def status(code: str):
 
 @bp.post("/petitions/<code>/rating")
 def rate(code: str):
-    """Record whether the citizen is satisfied with the answer."""
+    """Record whether the citizen is satisfied with the answer (once per answer)."""
     petition = petition_service.by_code(code) or abort(404)
     form = RatingForm()
     if form.validate_on_submit():
@@ -147,6 +159,8 @@ def rate(code: str):
             petition_service.rate(petition, form.satisfied.data == "y", (form.comment.data or "").strip())
         except petition_service.NotAnswered:
             form.satisfied.errors = [_("Kiến nghị chưa có câu trả lời để đánh giá.")]
+        except petition_service.AlreadyRated:
+            form.satisfied.errors = [_("Bạn đã đánh giá câu trả lời này. Mỗi câu trả lời chỉ được đánh giá một lần.")]
         else:
             return redirect(url_for(".status", code=petition.display_code, rated=1), 303)
     return render_template(
@@ -160,17 +174,32 @@ def rate(code: str):
 
 @bp.get("/petitions/<code>/photos/<int:photo_id>")
 def photo(code: str, photo_id: int):
-    """Serve a processed photo (re-encoded, without metadata) of a petition."""
+    """Serve the citizen a processed photo (re-encoded, without metadata) of their own petition."""
     petition = petition_service.by_code(code) or abort(404)
     found = next((p for p in petition.photos if p.id == photo_id and p.status == "ready"), None) or abort(404)
-    key = found.thumb_key if request.args.get("size") == "thumb" else found.image_key
-    try:
-        data = current_storage().get(key)
-    except KeyError:
+    return send_photo(found, public=False)
+
+
+@bp.get("/p/<public_id>")
+def public(public_id: str):
+    """Show a published petition: redacted text, its village, released photos — nothing personal."""
+    petition = petition_service.by_public_id(public_id)
+    if petition is None or not publication.is_published(petition):
         abort(404)
-    response = current_app.response_class(data, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    return render_template(
+        "petitions/public.html",
+        petition=petition,
+        category=categories.name(petition.category_code),
+        photos=publication.public_photos(petition),
+    )
+
+
+@bp.get("/p/<public_id>/photos/<int:photo_id>")
+def public_photo(public_id: str, photo_id: int):
+    """Serve a photo an officer released, of a published petition."""
+    petition = petition_service.by_public_id(public_id) or abort(404)
+    found = next((p for p in publication.public_photos(petition) if p.id == photo_id), None) or abort(404)
+    return send_photo(found, public=True)
 
 
 @bp.get("/sw.js")

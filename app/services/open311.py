@@ -67,14 +67,14 @@ def sees_unpublished(partner: Partner | None) -> bool:
 
 
 def readable_by(partner: Partner | None):
-    """The conditions on what a reader sees: the published view, or a partner key's scope."""
+    """The conditions on what a reader sees: the published view, or, for a key that may see more, its area's all.
+
+    A key never sees less than the public: its area narrows only what it sees beyond the published view.
+    """
     if not sees_unpublished(partner):
-        conditions = [publication.published()]
-    else:
-        conditions = []
-    area = db.session.get(Area, partner.area_id) if partner is not None and partner.area_id else None
-    conditions += [getattr(Petition, column) == value for column, value in scope.criteria_for_area(area).items()]
-    return conditions
+        return [publication.published()]
+    area = db.session.get(Area, partner.area_id) if partner.area_id else None
+    return [getattr(Petition, column) == value for column, value in scope.criteria_for_area(area).items()]
 
 
 def find(query: RequestQuery, partner: Partner | None = None) -> list[Petition]:
