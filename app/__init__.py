@@ -7,7 +7,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import errors, i18n, limits, redis_conn, security_headers, storage
+from app import errors, i18n, limits, params, redis_conn, security_headers, storage
 from app.config import Config, check_secret_key
 from app.extensions import babel, csrf, db, login_manager, migrate
 
@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     storage.init_app(app)
     errors.init_app(app)
+    params.init_app(app)
 
     from app import models  # noqa: F401  (register the tables with the metadata)
     from app.accounts.cli import officers_cli

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
+from app.params import BadParam
 
 MESSAGES = {
     400: ("bad_request", _l("Yêu cầu không hợp lệ.")),
@@ -51,6 +52,11 @@ def init_app(app: Flask) -> None:
 
     for status in (400, 404, 405, 413, 429):
         app.register_error_handler(status, lambda exc, status=status: error_response(status))
+
+    @app.errorhandler(BadParam)
+    def bad_param(exc: BadParam):
+        """A query parameter that breaks its rule (app/params.py): a 400 that names it."""
+        return error_response(400, exc.code, exc.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
