@@ -1,4 +1,9 @@
-"""The filters of maps, reports and exports (a query string: no CSRF)."""
+"""The filters of maps, reports and exports (a query string: no CSRF).
+
+The form only shows the filters; their values are parsed once, with the
+portal's rules for query parameters, by app/services/aggregates.py
+(selection_from_args), which refuses a malformed one with a 400.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from flask import abort, current_app, redirect, render_template, request, stream
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import spatial
+from app import params, spatial
 from app.extensions import db
 from app.maps import bp, builders
 from app.maps.forms import MapFilterForm
@@ -55,7 +55,7 @@ def _area(code: str | None, level: str):
 def officer_map():
     """The officer's map: a commune's petitions, a province's heatmap and choropleth, or the country."""
     form = _form()
-    province = _area(form.province.data, "province")
+    province = _area(params.single(request.args, "province"), "province")
     sel = aggregates.selection_from_args(current_user, request.args)
     names = dict(categories.choices())
     if current_user.role == "commune":
@@ -63,7 +63,7 @@ def officer_map():
         title = f"{current_user.area.unit_type} {current_user.area.name}"
     else:
         province = province or (current_user.area if current_user.role == "province" else None)
-        commune = _area(form.commune.data, "commune")
+        commune = _area(params.single(request.args, "commune"), "commune")
         if commune is not None and (province is None or commune.parent_id != province.id):
             abort(404)
         rendered, title = _area_map(sel, province, commune, names)
@@ -117,8 +117,10 @@ def _area_map(sel, province, commune, names):
 def public_map():
     """What each commune raises: aggregates only — no points, no text, small counts hidden."""
     form = _form()
-    province = _area(form.province.data, "province")
-    sel = aggregates.selection_from_args(None, {k: v for k, v in request.args.items() if k != "status"})
+    province = _area(params.single(request.args, "province"), "province")
+    args = request.args.copy()
+    args.poplist("status")  # the public map counts every status
+    sel = aggregates.selection_from_args(None, args)
     if province is not None:
         collection = spatial.choropleth("commune", province.id, sel, detail="fine")
     else:
@@ -154,7 +156,7 @@ def scorecard(code: str):
 def report():
     """A provincial (or commune, or national) report for a period, printable on A4."""
     form = _form()
-    province = _area(form.province.data, "province")
+    province = _area(params.single(request.args, "province"), "province")
     sel = aggregates.selection_from_args(current_user, request.args)
     if current_user.role == "commune":
         level, area = "commune", current_user.area
@@ -176,6 +178,7 @@ def report():
         numbers=numbers,
         map=rendered,
         period=aggregates.period_from_args(request.args),
+        filters=params.kept(request.args, aggregates.FILTERS),
     )
 
 
@@ -189,12 +192,13 @@ def export(fmt: str):
     if fmt not in exports.FORMATS:
         abort(404)
     sel = aggregates.selection_from_args(current_user, request.args)
-    with_contact = current_user.sees_personal_data and request.args.get("contact") == "1"
+    with_contact = params.parse_flag(request.args, "contact") and current_user.sees_personal_data
+    filters = params.kept(request.args, aggregates.FILTERS)
     if with_contact:
-        workflow.record(None, current_user, "exported_contact", data={"filters": request.args.to_dict()})
+        workflow.record(None, current_user, "exported_contact", data={"filters": filters})
         db.session.commit()
     if spatial.count(sel) > current_app.config["EXPORT_SYNC_MAX"]:
-        job = export_jobs.start(current_user.id, request.args.to_dict(), fmt, with_contact)
+        job = export_jobs.start(current_user.id, filters, fmt, with_contact)
         return redirect(url_for(".export_progress", job_id=job.id), 303)
     chunks = exports.chunks(fmt, spatial.export_rows(sel, with_contact), with_contact)
     return _download(stream_with_context(chunks), fmt)

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort
 
-from app import spatial
+from app import params, spatial
 from app.models import Area, User
 from app.models.petition import STATUS_NAMES
-from app.services import scope
+from app.services import categories, scope
 from app.services.workdays import VIETNAM, local_date
 from app.spatial import Selection
 
@@ -47,35 +47,35 @@ WEEKS_BACK = 104  # the week slider reaches two years back
 
 
 def period_from_args(args: Mapping[str, str]) -> Period:
-    """The period of a query string: a week (weeks back from this one) wins over since/until dates."""
-    week = args.get("week", "")
-    if week.isdigit() and int(week) <= WEEKS_BACK:
+    """The period of a query string: a week (weeks back from this one) wins over since/until dates.
+
+    BadParam (a 400) for a malformed week or date, whichever wins (app/params.py).
+    """
+    week = params.parse_int(args, "week", 0, WEEKS_BACK)
+    since, until = params.parse_date(args, "since"), params.parse_date(args, "until")
+    if week is not None:
         today = local_date(datetime.now(UTC))  # this week is Vietnam's, whatever the server's clock
-        monday = today - timedelta(days=today.weekday(), weeks=int(week))
+        monday = today - timedelta(days=today.weekday(), weeks=week)
         return Period(monday, monday + timedelta(days=6))
-    return Period(_date(args.get("since")), _date(args.get("until")))
+    return Period(since, until)
 
 
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None  # a mangled date is no filter
+FILTERS = ("province", "category", "status", "since", "until", "week")  # what a link to the same selection keeps
 
 
 def selection_from_args(user: User | None, args: Mapping[str, str]) -> Selection:
-    """The selection a query string asks for, within the user's scope (404 for an unknown area)."""
+    """The selection a query string asks for, within the user's scope (404 for an unknown area, 400 for a bad value)."""
     province = None
-    if args.get("province"):
-        province = spatial.area_by_code(args["province"])
+    code = params.single(args, "province")
+    if code:
+        province = spatial.area_by_code(code)
         if province is None or province.level != "province":
             abort(404)
-    status = args.get("status", "")
     return selection(
         user,
         province=province,
-        category=args.get("category", ""),
-        status=status if status in STATUS_NAMES else "",
+        category=params.parse_choice(args, "category", [c for c, _, _ in categories.active()]),
+        status=params.parse_choice(args, "status", STATUS_NAMES),
         period=period_from_args(args),
     )
 
