@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from app import params
 from app.models.petition import STATUS_NAMES
 from app.petitions.forms import PetitionForm
 from app.services.inbox import InboxFilter
@@ -26,6 +29,9 @@ METHOD_NAMES = [
     ("unlocated", _l("Chưa xác định")),
     ("disagrees", _l("Khác nơi công dân chọn")),
 ]
+SORTS = [("newest", _l("Mới nhất")), ("urgent", _l("Gấp nhất"))]
+MAX_QUERY = 100  # characters of a text search
+FILTERS = ("status", "category", "village", "since", "until", "overdue", "method", "q", "sort")  # links keep these
 
 
 class FilterForm(FlaskForm):
@@ -41,25 +47,31 @@ class FilterForm(FlaskForm):
     until = DateField(_l("Đến ngày"), validators=[Optional()])
     overdue = BooleanField(_l("Chỉ kiến nghị quá hạn"))
     method = SelectField(_l("Cách định vị"), choices=METHOD_NAMES, validate_choice=False)
-    q = StringField(_l("Tìm trong nội dung"), validators=[Optional(), Length(max=100)])
-    sort = SelectField(
-        _l("Sắp xếp"), choices=[("newest", _l("Mới nhất")), ("urgent", _l("Gấp nhất"))], validate_choice=False
-    )
+    q = StringField(_l("Tìm trong nội dung"), validators=[Optional(), Length(max=MAX_QUERY)])
+    sort = SelectField(_l("Sắp xếp"), choices=SORTS, validate_choice=False)
     after = HiddenField()
 
-    def to_filter(self) -> InboxFilter:
-        valid = self.validate()
+    def to_filter(self, args: Mapping[str, str]) -> InboxFilter:
+        """The inbox filter of a query string; BadParam (a 400) for a malformed value (app/params.py).
+
+        A village is one of the offered villages (a commune officer's); staff above a
+        commune are offered none and may still name one by its code. A mangled
+        cursor (after) starts from the first page.
+        """
+        villages = [code for code, _ in self.village.choices if code]
         return InboxFilter(
-            status=self.status.data if self.status.data in STATUS_NAMES else "",
-            category=self.category.data or "",
-            village=self.village.data or "",
-            since=self.since.data if valid else None,
-            until=self.until.data if valid else None,
-            overdue=bool(self.overdue.data),
-            method=self.method.data or "",
-            q=(self.q.data or "")[:100],
-            sort="urgent" if self.sort.data == "urgent" else "newest",
-            after=self.after.data or "",
+            status=params.parse_choice(args, "status", STATUS_NAMES),
+            category=params.parse_choice(args, "category", [code for code, _ in self.category.choices if code]),
+            village=(
+                params.parse_choice(args, "village", villages) if villages else params.parse_text(args, "village", 32)
+            ),
+            since=params.parse_date(args, "since"),
+            until=params.parse_date(args, "until"),
+            overdue=params.parse_flag(args, "overdue"),
+            method=params.parse_choice(args, "method", [code for code, _ in METHOD_NAMES if code]),
+            q=params.parse_text(args, "q", MAX_QUERY, "query_too_long"),
+            sort=params.parse_choice(args, "sort", [code for code, _ in SORTS]) or "newest",
+            after=params.parse_text(args, "after", 200),
         )
 
 

@@ -11,12 +11,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app import spatial
+from app import params, spatial
 from app.extensions import db
 from app.models import AuditEvent, Petition
 from app.models.petition import STATUS_NAMES
 from app.officer import bp
-from app.officer.forms import ActionForm, FileForCitizenForm, FilterForm
+from app.officer.forms import FILTERS, ActionForm, FileForCitizenForm, FilterForm
 from app.petitions.photos import send_photo
 from app.services import areas, categories, inbox, scope, workflow
 from app.services import petitions as petition_service
@@ -34,7 +34,7 @@ def inbox_page():
     form = FilterForm(request.args)
     form.category.choices = [("", _("— Mọi lĩnh vực —")), *categories.choices()]
     form.village.choices = [("", _("— Mọi thôn, tổ dân phố —")), *_village_choices()]
-    selection = form.to_filter()
+    selection = form.to_filter(request.args)
     result = inbox.page(current_user, selection)
     return render_template(
         "officer/inbox.html",
@@ -42,6 +42,7 @@ def inbox_page():
         page=result,
         counts=inbox.counts(current_user, selection),
         selection=selection,
+        filters=params.kept(request.args, FILTERS),
         category_names=dict(categories.choices()),
         status_names=STATUS_NAMES,
     )
