@@ -16,6 +16,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from app import params
 from app.errors import MESSAGES
 from app.extensions import csrf, db
 from app.models import Petition
@@ -198,8 +199,16 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+def _arg(args, name: str) -> str:
+    """One argument by the portal's rules (app/params.py), refused in the spec's error form."""
+    try:
+        return params.single(args, name)
+    except params.BadParam as exc:
+        raise Open311Error(400, exc.message) from None
+
+
 def _request_query(args) -> open311.RequestQuery:
-    codes = _split(args.get("service_request_id"))
+    codes = _split(_arg(args, "service_request_id"))
     if codes:
         if len(codes) > open311.MAX_REQUESTS:
             raise Open311Error(400, f"Tối đa {open311.MAX_REQUESTS} mã (service_request_id) mỗi lần.")
@@ -207,7 +216,7 @@ def _request_query(args) -> open311.RequestQuery:
 
     problems = []
     statuses: list[str] = []
-    for name in _split(args.get("status")):
+    for name in _split(_arg(args, "status")):
         if name.lower() in open311.STATUSES:
             statuses.extend(open311.STATUSES[name.lower()])
         else:
@@ -231,7 +240,7 @@ def _request_query(args) -> open311.RequestQuery:
         raise Open311Error(400, "start_date phải trước end_date.")
     if end - start > span:
         raise Open311Error(400, f"start_date và end_date cách nhau không quá {open311.DEFAULT_DAYS} ngày.")
-    wanted = _split(args.get("service_code"))
+    wanted = _split(_arg(args, "service_code"))
     known = [code for code in wanted if code in open311.service_names()]  # an unknown code matches nothing
     if wanted and not known:
         return open311.RequestQuery(public_ids=[])
@@ -244,19 +253,24 @@ _PLUS_AS_SPACE = re.compile(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
 
 def _w3c_arg(args, name: str, problems: list[str], end_of_day: bool = False) -> datetime | None:
     """A w3c/ISO 8601 date or datetime argument; a time without zone is Vietnam's, a bare date its whole day."""
-    raw = (args.get(name) or "").strip()
+    raw = _arg(args, name)
     if not raw:
         return None
     value = _PLUS_AS_SPACE.sub(r"\1+\2", raw)
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value) if value.isascii() else None
+        if parsed is None or not params.MIN_DATE <= parsed.date() <= params.MAX_DATE:
+            raise ValueError(value)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=VIETNAM)
         if end_of_day and "T" not in value.upper() and len(value) <= 10:
             parsed += timedelta(days=1, microseconds=-1)
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        problems.append(f"{name} phải theo ISO 8601, ví dụ 2026-11-22T08:00:00+07:00 hoặc 2026-11-22.")
+        problems.append(
+            f"{name} phải theo ISO 8601, ví dụ 2026-11-22T08:00:00+07:00 hoặc 2026-11-22, "
+            f"từ {params.MIN_DATE.isoformat()} đến {params.MAX_DATE.isoformat()}."
+        )
         return None
 
 
