@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
+from app import params
 from app.errors import MESSAGES, wants_json
 from app.extensions import db
 from app.petitions import bp
@@ -134,18 +135,21 @@ def track():
     return redirect(url_for(".status", code=petition.display_code))
 
 
+KEPT = ("new", "lang")  # what the status page's canonical address keeps of a query string
+
+
 @bp.get("/petitions/<code>")
 def status(code: str):
     """Show a petition's status and public answers — never personal data."""
     petition = petition_service.by_code(code) or abort(404)
     if code != petition.display_code:
-        return redirect(url_for(".status", code=petition.display_code, **request.args), 301)
+        return redirect(url_for(".status", code=petition.display_code, **params.kept(request.args, KEPT)), 301)
     return render_template(
         "petitions/status.html",
         petition=petition,
         category=categories.name(petition.category_code),
         rating_form=RatingForm(),
-        is_new=request.args.get("new") == "1",
+        is_new=request.args.get("new") == "1",  # the banner of a petition just sent; any other value shows none
     )
 
 

@@ -9,6 +9,7 @@ unlocated — still accepted, for the province's queue.
 from __future__ import annotations
 
 import math
+import re
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -19,6 +20,9 @@ from app.spatial import Placed
 # Vietnam's national extent with a sea margin: the mainland, the islands, and
 # the Hoàng Sa and Trường Sa archipelagos (lon 102.14–117.83 E, lat 7.18–23.39 N).
 NATIONAL_EXTENT = (101.5, 6.5, 118.5, 24.0)  # west, south, east, north
+# A coordinate as people and devices write it: ASCII digits, an optional sign and decimals
+# (float() alone also takes "١٦", "1_6" and "1e1").
+DECIMAL = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]+)?|nan|inf|infinity)\s*", re.IGNORECASE)  # non-finite: refused below
 
 
 class InvalidPoint(ValueError):
@@ -47,6 +51,8 @@ def parse_point(lat, lon) -> tuple[float, float]:
     if lat in (None, "") or lon in (None, ""):
         raise InvalidPoint("missing_coordinates", _("Cần có cả vĩ độ (lat) và kinh độ (lon)."))
     try:
+        if not all(isinstance(v, int | float) or DECIMAL.fullmatch(str(v)) for v in (lat, lon)):
+            raise ValueError(lat, lon)
         lat_f, lon_f = float(lat), float(lon)
     except (TypeError, ValueError):
         raise InvalidPoint(
