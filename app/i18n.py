@@ -2,7 +2,7 @@
 
 Texts in templates and code are written in Vietnamese and wrapped in
 gettext; the English catalogue translates them. `?lang=en` switches and
-is remembered in a cookie.
+is remembered in a cookie; any other value of lang is ignored (Vietnamese).
 """
 
 from __future__ import annotations
