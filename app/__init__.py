@@ -7,7 +7,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import errors, i18n, limits, params, redis_conn, security_headers, storage
+from app import errors, guessing, i18n, limits, params, redis_conn, security_headers, storage
 from app.config import Config, check_secret_key
 from app.extensions import babel, csrf, db, login_manager, migrate
 
@@ -67,4 +67,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(partners_cli)
     app.cli.add_command(privacy_cli)
     limits.init_app(app)
+    guessing.init_app(app)
     return app

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+
+from app.clients import client_key
 
 
 def _submit_limit() -> str:
@@ -69,7 +70,7 @@ def _partner() -> str:
     from app.open311 import request_partner
 
     partner = request_partner()
-    return f"partner:{partner.id}" if partner else "open311-no-key:" + get_remote_address()
+    return f"partner:{partner.id}" if partner else "open311-no-key:" + client_key()
 
 
 def _voice_limit() -> str:
@@ -85,7 +86,6 @@ def _voiced_petition() -> str:
     return "voices:" + str((request.view_args or {}).get("public_id", ""))[:16]
 
 
-# endpoint → [(limit, exempt_when, key_func or None for the client address)]
 def _rating_limit() -> str:
     return current_app.config["RATING_LIMIT"]
 
@@ -99,6 +99,8 @@ def _rated_petition() -> str:
     return "rated:" + "".join(ch for ch in (request.view_args or {}).get("code", "").upper() if ch.isalnum())
 
 
+# endpoint → [(limit, exempt_when, key_func or None for the client address)]
+# (Guessing tracking codes is throttled in app/guessing.py.)
 LIMITS = {
     "petitions.create": [(_submit_limit, _only_picking_a_place, None)],
     "petitions.rate": [(_rating_limit, None, None), (_rating_petition_limit, None, _rated_petition)],
@@ -117,42 +119,10 @@ LIMITS = {
 }
 
 
-def _code_miss_limit() -> str:
-    return current_app.config["CODE_MISS_LIMIT"]
-
-
-def _code_miss_limit_all() -> str:
-    return current_app.config["CODE_MISS_LIMIT_ALL"]
-
-
-def _everyone() -> str:
-    return "all-clients"
-
-
-def _not_found(response) -> bool:
-    return response.status_code == 404
-
-
-# Routes that take a tracking code or a public id: only the misses (404) count,
-# per client and for all clients together, so guessing codes is throttled while
-# a citizen opening their own page many times is not.
-CODE_ROUTES = (
-    "petitions.status",
-    "petitions.track",
-    "petitions.rate",
-    "petitions.photo",
-    "petitions.public",
-    "petitions.public_photo",
-    "petitions.support",
-    "open311.request_detail",
-    "open311.token",
-)
-
-
 def init_app(app: Flask) -> None:
     """Limit the endpoints above; call after the blueprints are registered."""
     limiter = Limiter(
-        key_func=get_remote_address,  # the client address, through ProxyFix when configured
+        key_func=client_key,  # an IPv4 address or an IPv6 /64, through ProxyFix when configured
         storage_uri=app.config["RATELIMIT_STORAGE_URI"],
         swallow_errors=True,
         in_memory_fallback_enabled=True,
@@ -163,13 +133,4 @@ def init_app(app: Flask) -> None:
         view = app.view_functions[endpoint]
         for limit, exempt_when, key_func in limits:
             view = limiter.limit(limit, exempt_when=exempt_when, key_func=key_func)(view)
-        app.view_functions[endpoint] = view
-    for endpoint in CODE_ROUTES:
-        view = app.view_functions[endpoint]
-        for limit, key_func, scope in (
-            (_code_miss_limit, None, "code-miss"),
-            (_code_miss_limit_all, _everyone, "code-miss-all"),
-        ):
-            # Shared across the routes: spreading guesses over them buys nothing.
-            view = limiter.shared_limit(limit, scope, key_func=key_func, deduct_when=_not_found)(view)
         app.view_functions[endpoint] = view

@@ -9,6 +9,7 @@ from flask_login import login_required, login_user, logout_user
 
 from app.auth import bp, browsers
 from app.auth.forms import ActivateForm, LoginForm
+from app.clients import client_key
 from app.extensions import db
 from app.services import accounts
 
@@ -28,7 +29,7 @@ def login():  # rate limited per client and per account: see app/limits.py
     if form.validate_on_submit():
         try:
             # The client address is the trusted proxies' (ProxyFix) when TRUST_PROXY_HOPS is set.
-            user = accounts.authenticate(form.username.data, form.password.data, request.remote_addr)
+            user = accounts.authenticate(form.username.data, form.password.data, client_key())
         except accounts.LoginRefused as refused:
             error = refused.message
         else:

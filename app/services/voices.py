@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, text
 
+from app.clients import client_key
 from app.extensions import db
 from app.models import Petition, PetitionSupport, User
 from app.services import notices, publication, workflow
@@ -96,7 +97,7 @@ def source_of(device_token: str, address: str | None) -> Source:
     network, label = network_of(address)
     return Source(
         _keyed("voice-device", device_token),
-        _keyed("voice-client", address or "unknown"),
+        _keyed("voice-client", client_key(address or "")),  # an IPv6 host counts as its /64
         _keyed("voice-network", network),
         label,
     )
@@ -249,7 +250,7 @@ def _open(petition, province_id, kind: str, source_hash: str, source: Source, si
     ).all()
     where = "một địa chỉ trong mạng" if kind == "client" else "mạng"
     body = (
-        f"Kiến nghị {petition.display_code}: {voices} ý kiến ủng hộ trong {minutes} phút từ {where} "
+        f"Kiến nghị {petition.reference}: {voices} ý kiến ủng hộ trong {minutes} phút từ {where} "
         f"{source.network_label}. Xem và xử lý tại /officer/voices/{flag_id}"
     )
     notices.notify_officers(petition, list(officers), f"voice_flag:{flag_id}", body)
