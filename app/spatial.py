@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import Area, Generation
-from app.models.petition import OPEN_STATUSES
+from app.models.petition import OPEN_STATUSES, published_sql
 
 _REF_COLUMNS = "{a}.code AS {a}_code, {a}.name AS {a}_name, {a}.unit_type AS {a}_unit_type"
 
@@ -128,27 +128,42 @@ def insert_placed_sql(columns: tuple[str, ...]) -> str:
 
 
 def similar_open_petitions(lon: float, lat: float, category: str, radius_m: float, days: int, limit: int = 5):
-    """Open petitions of a category within radius_m of a point, filed in the last days, nearest first."""
+    """Open petitions of a category whose public point lies within radius_m of a point, recent, nearest first.
+
+    Distances are to the public point (its village's label point, else the
+    point snapped to ~100 m), never to the exact one: an anonymous caller
+    moving the query point about learns nothing finer than the published
+    view. The exact points only pre-filter on their GiST index, with a margin
+    of a village's size.
+    """
     return db.session.execute(
         text(
-            """SELECT p.id, ST_Distance(p.location::geography, pt::geography) AS distance_m
-               FROM petitions p, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt
+            """SELECT p.id, ST_Distance(pub::geography, pt::geography) AS distance_m
+               FROM petitions p
+               LEFT JOIN areas v ON v.id = p.village_id
+               CROSS JOIN ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt
+               CROSS JOIN LATERAL (SELECT coalesce(v.label_point, ST_SnapToGrid(p.location, 0.001)) AS pub) AS shown
                WHERE p.category_code = :category AND p.status = ANY(:open)
                  AND p.created_at > now() - make_interval(days => :days)
-                 AND ST_DWithin(p.location, pt, :radius_m / (111000 * cos(radians(least(abs(:lat), 80)))))
-                 AND ST_DWithin(p.location::geography, pt::geography, :radius_m)
-               ORDER BY distance_m LIMIT :limit"""
+                 AND ST_DWithin(p.location, pt, (:radius_m + :margin_m) / (111000 * cos(radians(least(abs(:lat), 80)))))
+                 AND ST_DWithin(pub::geography, pt::geography, :radius_m)
+               ORDER BY distance_m, p.id LIMIT :limit"""
         ),
         {
             "lon": lon,
             "lat": lat,
             "category": category,
             "radius_m": radius_m,
+            "margin_m": SIMILAR_MARGIN_M,
             "days": days,
             "limit": limit,
             "open": list(OPEN_STATUSES),
         },
     ).all()
+
+
+# How far a petition's exact point may lie from its public point (its village's label point).
+SIMILAR_MARGIN_M = 5000.0
 
 
 def _drawn_shape(level: str) -> tuple[str, str]:
@@ -271,9 +286,12 @@ class Selection:
     status: str = ""
     since: datetime | None = None
     until: datetime | None = None
+    published_only: bool = False  # the public's aggregates count only what it may read
 
     def where(self, alias: str = "p") -> tuple[str, dict]:
         clauses, params = ["TRUE"], {}
+        if self.published_only:
+            clauses.append(published_sql(alias))
         for column, value in (
             ("assigned_province_id", self.assigned_province_id),
             ("assigned_area_id", self.assigned_area_id),
@@ -354,11 +372,11 @@ def heat_cells_by_category(selection: Selection, cell_deg: float) -> dict[str, s
 
 
 def petition_points(selection: Selection, limit: int = 2000):
-    """The newest petitions with a point (id, code, title, category, status, lon, lat) for markers."""
+    """The newest petitions with a point (id, title, category, status, lon, lat) for markers."""
     where, params = selection.where()
     return db.session.execute(
         text(
-            f"""SELECT p.id, p.tracking_code, coalesce(p.public_title, p.title) AS title, p.category_code,
+            f"""SELECT p.id, coalesce(p.public_title, p.title) AS title, p.category_code,
                        p.status, ST_X(p.location) AS lon, ST_Y(p.location) AS lat
                 FROM petitions p WHERE {where} AND p.location IS NOT NULL
                 ORDER BY p.created_at DESC LIMIT :limit"""
@@ -440,7 +458,7 @@ def export_rows(selection: Selection, with_contact: bool, batch: int = 2000):
     contact = ", p.contact_name, p.contact_phone" if with_contact else ""
     result = db.session.execute(
         text(
-            f"""SELECT p.tracking_code, p.created_at, p.status, p.category_code,
+            f"""SELECT p.public_id AS reference, p.created_at, p.status, p.category_code,
                        coalesce(p.public_title, p.title) AS title, coalesce(p.public_body, p.body) AS body,
                        v.code AS village_code, v.unit_type || ' ' || v.name AS village,
                        c.code AS commune_code, c.unit_type || ' ' || c.name AS commune,

@@ -85,7 +85,7 @@ def with_key(key: str | None) -> dict:
 
 def post(client, key, fmt="json", headers=None, **fields):
     """A partner's POST requests.<fmt>, its key in the X-Api-Key header (no header when key is None)."""
-    data = {"service_code": "roads", "description": BODY, **fields}
+    data = {"service_code": "roads", "description": BODY, "publish": "true", **fields}  # the citizen agreed
     data = {k: v for k, v in data.items() if v is not None}
     return client.post(f"{V2}/requests.{fmt}", data=data, headers={**with_key(key), **(headers or {})})
 
@@ -494,7 +494,7 @@ def test_a_request_in_both_formats(client, filed, commune):
     assert codes(client.get(f"{V2}/requests/{p.public_id.upper()}.json")) == {p.public_id}
 
 
-def test_a_point_is_shown_as_its_village_and_exactly_only_to_a_key_that_sees_unpublished(
+def test_a_point_is_shown_as_its_village_to_every_reader(
     client, partner, village_point
 ):
     _, key = partner
@@ -509,9 +509,23 @@ def test_a_point_is_shown_as_its_village_and_exactly_only_to_a_key_that_sees_unp
         assert body["address_id"] == at.code and body["extended_attributes"]["village_code"] == at.code
         root = xml(client.get(f"{V2}/requests/{petition.public_id}.xml", headers=headers))
         assert (float(root[0].find("lat").text), float(root[0].find("long").text)) == village_label
-    _, insider = partners.create("so-xay-dung", "1000 per minute", sees_unpublished=True)
-    [exact] = client.get(f"{V2}/requests/{petition.public_id}.json", headers=with_key(insider)).json
-    assert exact["lat"] == pytest.approx(at.lat, abs=1e-6) and exact["long"] == pytest.approx(at.lon, abs=1e-6)
+    _, insider = partners.create("so-xay-dung", "1000 per minute", area_code=at.commune, sees_unpublished=True)
+    [seen] = client.get(f"{V2}/requests/{petition.public_id}.json", headers=with_key(insider)).json
+    assert (seen["lat"], seen["long"]) == village_label  # no reader gets the exact point
+
+
+def test_a_partner_s_petition_stays_private_unless_the_citizen_agreed_to_publish(client, partner, commune):
+    _, key = partner
+    private = filed_by(post(client, key, address_id=commune, publish=None))
+    public = filed_by(post(client, key, address_id=commune, publish="true", description=BODY + " Thêm."))
+    publish(private, public)
+    assert codes(client.get(f"{V2}/requests.json")) == {public.public_id}
+    assert_errors(post(client, key, address_id=commune, publish="maybe"), 400, contains="publish")
+
+
+def test_a_key_that_sees_unpublished_petitions_needs_an_area(app_ctx):
+    with pytest.raises(partners.PartnerError):
+        partners.create("ca-nuoc", "1000 per minute", sees_unpublished=True)
 
 
 def test_unknown_ids_and_tracking_codes_are_404_for_requests_and_tokens(client, filed):
@@ -705,7 +719,7 @@ def test_round_trip_partner_to_commune_officer_and_back(client, partner, village
     assert_errors(client.get(f"{V2}/requests/{public_id}.json", headers=with_key(key)), 404)
 
     log_in(client, officer("commune", at.commune))
-    assert petition.display_code in client.get("/officer/").get_data(as_text=True)
+    assert petition.reference in client.get("/officer/").get_data(as_text=True)
     page = client.get(f"/officer/petitions/{petition.id}").get_data(as_text=True)
     assert "open311" in page
     token = csrf_token(client, "/officer/")

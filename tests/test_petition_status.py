@@ -142,7 +142,9 @@ def test_an_answer_is_rated_once_and_the_next_answer_again(client, sent):
     db.session.flush()
     workflow.act(petition, "resolve", None, answer="Đã sửa nốt đoạn còn lại.")
     assert client.get(receipt["status_url"]).get_data(as_text=True).count('name="satisfied"') == 2
-    assert client.post(f"{receipt['status_url']}/rating", data={"csrf_token": token, "satisfied": "n"}).status_code == 303
+    assert (
+        client.post(f"{receipt['status_url']}/rating", data={"csrf_token": token, "satisfied": "n"}).status_code == 303
+    )
     db.session.refresh(petition)
     assert (petition.status, petition.satisfied) == ("in_progress", False)
 

@@ -250,6 +250,20 @@ def test_guessing_tracking_codes_is_throttled_per_client_and_for_everyone(app, c
     assert client.get(own, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
     other = [client.get(f"/petitions/{c * 9}", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code for c in "GHK"]
     assert other == [404, 404, 429]  # five misses in all: the overall limit holds for another client too
+    # Nobody can spend that budget to lock citizens out: a client that has not missed is still served.
+    assert client.get(own, environ_base={"REMOTE_ADDR": "10.7.7.7"}).status_code == 200
+    assert client.get("/petitions/MMMMMMMMM", environ_base={"REMOTE_ADDR": "10.7.7.7"}).status_code == 404
+
+
+def test_an_ipv6_client_is_counted_by_its_64_network(app, client, world, monkeypatch):
+    monkeypatch.setitem(app.config, "CODE_MISS_LIMIT", "2 per hour")
+    hosts = [f"2001:db8:1:2::{n:x}" for n in range(1, 4)]
+    seen = [
+        client.get(f"/petitions/{c * 9}", environ_base={"REMOTE_ADDR": h}).status_code for c, h in zip("ACD", hosts)
+    ]
+    assert seen == [404, 404, 429]
+    other_network = client.get("/petitions/EEEEEEEEE", environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
+    assert other_network.status_code == 404
 
 
 def test_an_officer_acting_on_a_stale_page_is_told_it_changed_meanwhile(client, world):
@@ -377,3 +391,34 @@ def test_guesses_spread_over_several_routes_share_one_budget(app, client, world,
         client.get("/petitions/CCCCCCCCC").status_code,
     ]
     assert misses == [404, 404, 404, 429]
+
+
+def test_officers_pages_and_exports_name_petitions_by_reference_never_by_tracking_code(client, world):
+    from tests.factories import log_in
+
+    published = world["published"]
+    log_in(client, world["officer"])
+    pages = [
+        client.get("/officer/").get_data(as_text=True),
+        client.get(f"/officer/petitions/{published.id}").get_data(as_text=True),
+        client.get("/officer/export.csv").get_data(as_text=True),
+        client.get("/officer/export.geojson").get_data(as_text=True),
+    ]
+    for page in pages:
+        assert published.tracking_code not in page and published.display_code not in page
+    assert published.reference in pages[0] and published.reference in pages[2]
+
+
+def test_similar_petitions_are_found_and_measured_from_their_public_point_only(client, world):
+    published, village = world["published"], world["village"]
+    workflow.act(published, "start", world["officer"])  # still open and published
+    # From the exact point (~140 m from the village's label point) and from the label point itself.
+    lon, lat = world["exact"]
+    near_exact = client.get(f"/api/v1/petitions/similar?lat={lat}&lon={lon}&category=roads").json["petitions"]
+    at_label = client.get(f"/api/v1/petitions/similar?lat={village.lat}&lon={village.lon}&category=roads")
+    assert [p["id"] for p in at_label.json["petitions"]] == [published.public_id]
+    assert at_label.json["petitions"][0]["distance_m"] == 50  # 0 m to the public point, shown as the first step
+    assert near_exact[0]["distance_m"] == 150  # ~140 m to the label point, not 0 m to the exact point
+    # ~250 m beyond the exact point, ~390 m from the label point: out, so the exact point cannot be traced.
+    beyond = f"lat={lat + 0.0015}&lon={lon + 0.0017}"
+    assert client.get(f"/api/v1/petitions/similar?{beyond}&category=roads").json["petitions"] == []

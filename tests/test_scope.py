@@ -91,14 +91,14 @@ def test_officers_see_the_petitions_of_their_own_area(client, world, who, petiti
     log_in(client, world[who])
     response = client.get(f"/officer/petitions/{world[petition].id}")
     assert response.status_code == 200
-    assert world[petition].display_code in response.get_data(as_text=True)
+    assert world[petition].reference in response.get_data(as_text=True)
 
 
 def test_the_inbox_lists_only_the_officer_s_own_petitions(client, world):
     log_in(client, world["officer_a"])
     html = client.get("/officer/").get_data(as_text=True)
-    assert world["a"].display_code in html
-    assert world["b"].display_code not in html and world["other_province"].display_code not in html
+    assert world["a"].reference in html
+    assert world["b"].reference not in html and world["other_province"].reference not in html
 
 
 def test_every_officer_page_needs_a_login(app, client):
@@ -198,7 +198,7 @@ def test_a_petition_central_staff_forward_into_another_province_is_seen_and_coun
 
     log_in(client, world["province_99"])
     assert client.get(f"/officer/petitions/{petition.id}").status_code == 200
-    assert petition.display_code in client.get("/officer/").get_data(as_text=True)
+    assert petition.reference in client.get("/officer/").get_data(as_text=True)
     assert count(aggregates.selection(world["province_99"])) == before_99 + 1
     assert count(aggregates.selection(world["province_46"])) == before_46 - 1
     client.post("/logout", data={"csrf_token": csrf_token(client, "/officer/")})

@@ -52,9 +52,7 @@ def test_a_petition_s_whole_life_is_in_its_audit_trail(setting):
 
 
 # Every action from every status: allowed where the table says, refused elsewhere.
-@pytest.mark.parametrize(
-    "action", [a for a in TRANSITIONS if a not in ("redact", "release_photos", "withhold_photos")]
-)
+@pytest.mark.parametrize("action", [a for a in TRANSITIONS if a not in ("redact", "release_photos", "withhold_photos")])
 @pytest.mark.parametrize(
     "status", ["received", "accepted", "in_progress", "resolved", "rejected", "forwarded", "merged"]
 )
@@ -70,7 +68,7 @@ def test_each_action_is_allowed_only_from_its_statuses(setting, action, status):
         "refer": {"agency": "UBND xã", "due_on": date.today() + timedelta(days=10)},
     }.get(action, {})
     if action == "merge":
-        details = {"into_code": petition_in(setting["a"], title="Đèn đường hỏng lần nữa").tracking_code}
+        details = {"into_code": petition_in(setting["a"], title="Đèn đường hỏng lần nữa").reference}
     if action == "replace":
         details["village_code"] = db.session.execute(
             text(
@@ -132,7 +130,7 @@ def test_forwarding_up_to_the_province(setting):
 
 def test_merging_adds_the_supporters_to_the_petition_kept(setting):
     kept, duplicate = petition_in(setting["a"]), petition_in(setting["a"], title="Đèn đường lại hỏng")
-    act(duplicate, "merge", setting["officer"], into_code=kept.display_code)
+    act(duplicate, "merge", setting["officer"], into_code=kept.reference)
     assert (duplicate.status, duplicate.merged_into_id, kept.supporters) == ("merged", kept.id, 2)
 
 

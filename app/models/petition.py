@@ -32,6 +32,14 @@ STATUS_NAMES = {
     "merged": _l("Đã gộp"),
 }
 OPEN_STATUSES = ("received", "accepted", "in_progress", "forwarded")
+# Publication (app/services/publication.py explains it): accepted by an officer, allowed by the
+# citizen, and in one of these statuses. The same rule as SQL for the raw aggregate queries.
+PUBLISHED_STATUSES = ("accepted", "in_progress", "resolved", "forwarded")
+
+
+def published_sql(alias: str = "p") -> str:
+    statuses = ", ".join(f"'{status}'" for status in PUBLISHED_STATUSES)
+    return f"({alias}.accepted_at IS NOT NULL AND {alias}.publishable AND {alias}.status IN ({statuses}))"
 
 
 class Category(db.Model):
@@ -135,6 +143,11 @@ class Petition(db.Model):
         return self.status == "resolved" and bool(answers) and self.rated_answer_id != answers[-1].id
 
     @property
+    def reference(self) -> str:
+        """How officers, exports and officers' notices name a petition: its public id, never the tracking code."""
+        return format_reference(self.public_id)
+
+    @property
     def display_code(self) -> str:
         return format_code(self.tracking_code)
 
@@ -224,3 +237,14 @@ class PetitionAnswer(db.Model):
 def format_code(code: str) -> str:
     """Show a tracking code in groups of three: "K7M4QX9PT" → "K7M-4QX-9PT"."""
     return "-".join(code[i : i + 3] for i in range(0, len(code), 3))
+
+
+def format_reference(public_id: str) -> str:
+    """Show a public id in groups of four: "3f9a1c0b7d2e4b11" → "3F9A-1C0B-7D2E-4B11"."""
+    return "-".join(public_id[i : i + 4] for i in range(0, len(public_id), 4)).upper()
+
+
+def normalize_reference(raw: str) -> str | None:
+    """What an officer typed ("3f9a-1c0b 7d2e-4b11") as a stored public id, or None."""
+    folded = "".join(ch for ch in (raw or "").lower() if ch.isalnum())
+    return folded if len(folded) == 16 and all(ch in "0123456789abcdef" for ch in folded) else None

@@ -81,7 +81,7 @@ class ActionForm(FlaskForm):
     note = TextAreaField(_l("Ghi chú, lý do"), validators=[Length(max=4000)])
     answer = TextAreaField(_l("Nội dung trả lời công dân"), validators=[Length(max=10000)])
     area_code = StringField(_l("Mã xã, phường hoặc tỉnh nhận"), validators=[Length(max=8)])
-    into_code = StringField(_l("Mã kiến nghị gộp vào"), validators=[Length(max=16)])
+    into_code = StringField(_l("Mã kiến nghị gộp vào"), validators=[Length(max=24)])
     village_code = StringField(_l("Mã thôn, tổ dân phố"), validators=[Length(max=8)])
     agency = StringField(_l("Cơ quan nhận"), validators=[Length(max=200)])
     due_on = DateField(_l("Hạn trả lời"), validators=[Optional()])

@@ -99,6 +99,11 @@ def read(form: MultiDict, partner: Partner, idempotency_header: str | None) -> S
     # media_url: ignored for now — the portal does not fetch URLs given by others (its photos are
     # checked and re-encoded uploads); a partner's photo upload is a later extension.
 
+    # publish: the citizen's own choice, relayed by the partner; without it the petition stays private.
+    publish = field("publish").lower()
+    if publish not in ("", "true", "false"):
+        problems.append("publish là true (công dân đồng ý công khai) hoặc false (mặc định).")
+
     key = (idempotency_header or field("idempotency_key")).strip()
     if key and not IDEMPOTENCY_KEY.fullmatch(key):
         problems.append("Khóa chống gửi trùng (Idempotency-Key) gồm 1–50 ký tự chữ, số, «.», «_», «:», «-».")
@@ -120,4 +125,5 @@ def read(form: MultiDict, partner: Partner, idempotency_header: str | None) -> S
         channel="open311",
         actor_label=f"partner:{partner.name}",
         partner_id=partner.id,
+        publishable=publish == "true",
     )

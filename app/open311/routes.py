@@ -12,7 +12,6 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 
 from flask import current_app, request, url_for
-from geoalchemy2.shape import to_shape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
@@ -281,22 +280,17 @@ def _w3c(moment: datetime | None) -> str | None:
 def _as_requests(petitions: list[Petition], partner=None) -> list[dict]:
     names = open311.service_names()
     inboxes = open311.areas_by_id(p.assigned_area_id for p in petitions)
-    exact = open311.sees_unpublished(partner)
-    return [_as_request(p, names, inboxes, exact) for p in petitions]
+    return [_as_request(p, names, inboxes) for p in petitions]
 
 
-def _as_request(p: Petition, names: dict[str, str], inboxes: dict, exact: bool) -> dict:
-    """A petition's published view (the exact point only for a partner key that may see it).
+def _as_request(p: Petition, names: dict[str, str], inboxes: dict) -> dict:
+    """A petition's published view, its point coarsened to the village.
 
     Never the contact's name or phone, the tracking code, nor redacted text.
     """
     placed = [a for a in (p.village, p.commune, p.province) if a is not None]
     answers = p.public_answers
-    if exact and p.location is not None:
-        point = to_shape(p.location)
-        lon, lat = round(point.x, 6), round(point.y, 6)
-    else:
-        lon, lat = publication.public_point(p) or (None, None)
+    lon, lat = publication.public_point(p) or (None, None)  # never the exact point, whoever reads
     photo = next(iter(publication.public_photos(p)), None)
     inbox = inboxes.get(p.assigned_area_id) or p.commune or p.province
     published = publication.is_published(p)

@@ -16,5 +16,6 @@ def send_photo(photo: PetitionPhoto, public: bool):
     except KeyError:
         abort(404)
     response = current_app.response_class(data, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "public, max-age=86400" if public else "private, no-store"
+    # Public ones briefly: a photo withdrawn by an officer leaves shared caches within minutes.
+    response.headers["Cache-Control"] = "public, max-age=300, must-revalidate" if public else "private, no-store"
     return response

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
+from werkzeug.datastructures import MultiDict
 
 from app import params
 from app.errors import MESSAGES, wants_json
@@ -65,9 +66,15 @@ def assets_version() -> str:
 @bp.get("/petitions/new")
 def new():
     """Show the petition form."""
-    form = PetitionForm(formdata=request.args or None, categories=categories.choices())
-    form.idempotency_key.data = petition_service.new_idempotency_key()  # only ever the server's, never a link's
+    # A link may choose the category and the place pickers, nothing else: not the point, the publication
+    # choice, the honeypot, nor the idempotency key (only ever the server's).
+    prefill = MultiDict((name, request.args[name]) for name in PREFILLED if name in request.args)
+    form = PetitionForm(formdata=prefill or None, categories=categories.choices())
+    form.idempotency_key.data = petition_service.new_idempotency_key()
     return _form_page(form)
+
+
+PREFILLED = ("category", "province", "commune", "village")
 
 
 @bp.post("/petitions")
@@ -144,13 +151,22 @@ def status(code: str):
     petition = petition_service.by_code(code) or abort(404)
     if code != petition.display_code:
         return redirect(url_for(".status", code=petition.display_code, **params.kept(request.args, KEPT)), 301)
-    return render_template(
+    html = render_template(
         "petitions/status.html",
         petition=petition,
         category=categories.name(petition.category_code),
         rating_form=RatingForm(),
         is_new=request.args.get("new") == "1",  # the banner of a petition just sent; any other value shows none
     )
+    return _secret_page(html)
+
+
+def _secret_page(html: str, status: int = 200):
+    """A page whose address holds the tracking code: kept by no cache, its address sent to no one."""
+    response = current_app.make_response((html, status))
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.post("/petitions/<code>/rating")
@@ -167,13 +183,14 @@ def rate(code: str):
             form.satisfied.errors = [_("Bạn đã đánh giá câu trả lời này. Mỗi câu trả lời chỉ được đánh giá một lần.")]
         else:
             return redirect(url_for(".status", code=petition.display_code, rated=1), 303)
-    return render_template(
+    html = render_template(
         "petitions/status.html",
         petition=petition,
         category=categories.name(petition.category_code),
         rating_form=form,
         is_new=False,
-    ), 422
+    )
+    return _secret_page(html, 422)
 
 
 @bp.get("/petitions/<code>/photos/<int:photo_id>")

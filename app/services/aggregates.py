@@ -37,10 +37,12 @@ def selection(
     common = {"category": category, "status": status, "since": since, "until": until}
     if user is not None and user.role == "province" and province is not None and province.id != user.area_id:
         abort(404)
-    narrowed = scope.criteria(user) if user is not None else {}  # the public: aggregates only, any area
+    narrowed = scope.criteria(user) if user is not None else {}
     if not narrowed and province is not None:
         narrowed = scope.criteria_for_area(province)
-    return Selection(**narrowed, **common)
+    # The public: aggregates of published petitions only, so no filter subtracted from another
+    # reveals a petition it may not read (a private complaint, one not yet accepted).
+    return Selection(**narrowed, **common, published_only=user is None)
 
 
 WEEKS_BACK = 104  # the week slider reaches two years back

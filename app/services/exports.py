@@ -2,7 +2,9 @@
 
 Citizen text is untrusted here too: a cell that a spreadsheet would take for
 a formula (=, +, -, @, tab, carriage return first) is prefixed with an
-apostrophe, so `=cmd|' /C calc'!A0` stays text.
+apostrophe, so `=cmd|' /C calc'!A0` stays text. A petition is named by its
+reference (public id), never by the citizen's tracking code: an export that
+travels must not let its reader act as the citizen.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 
-from app.models.petition import format_code
+from app.models.petition import format_reference
 
 HEADERS = {
-    "tracking_code": "Mã theo dõi",
+    "reference": "Mã kiến nghị",
     "created_at": "Ngày gửi",
     "status": "Trạng thái",
     "category_code": "Lĩnh vực",
@@ -57,7 +59,7 @@ def csv_chunks(rows: Iterable[dict], with_contact: bool) -> Iterator[str]:
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        values = {**row, "tracking_code": format_code(row["tracking_code"])}
+        values = {**row, "reference": format_reference(row["reference"])}
         writer.writerow(
             [safe_cell(values[c]) if not isinstance(values[c], (int, float)) else values[c] for c in columns]
         )
@@ -74,7 +76,7 @@ def geojson_chunks(rows: Iterable[dict], with_contact: bool) -> Iterator[str]:
             for k, v in row.items()
             if k not in ("lon", "lat") and (with_contact or k not in ("contact_name", "contact_phone"))
         }
-        properties["tracking_code"] = format_code(row["tracking_code"])
+        properties["reference"] = format_reference(row["reference"])
         geometry = {"type": "Point", "coordinates": [row["lon"], row["lat"]]} if row["lon"] is not None else None
         feature = json.dumps({"type": "Feature", "properties": properties, "geometry": geometry}, ensure_ascii=False)
         yield ("" if first else ",") + feature

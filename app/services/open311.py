@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -67,14 +67,16 @@ def sees_unpublished(partner: Partner | None) -> bool:
 
 
 def readable_by(partner: Partner | None):
-    """The conditions on what a reader sees: the published view, or, for a key that may see more, its area's all.
+    """The condition on what a reader sees: the published view; a key that may see more, also its area's others.
 
-    A key never sees less than the public: its area narrows only what it sees beyond the published view.
+    Those others are still only petitions their citizen allowed to publish,
+    never one the citizen asked to keep for the Front's officers.
     """
-    if not sees_unpublished(partner):
-        return [publication.published()]
-    area = db.session.get(Area, partner.area_id) if partner.area_id else None
-    return [getattr(Petition, column) == value for column, value in scope.criteria_for_area(area).items()]
+    if not sees_unpublished(partner) or not partner.area_id:
+        return publication.published()
+    area = db.session.get(Area, partner.area_id)
+    in_area = [getattr(Petition, column) == value for column, value in scope.criteria_for_area(area).items()]
+    return or_(publication.published(), and_(Petition.publishable.is_(True), *in_area))
 
 
 def find(query: RequestQuery, partner: Partner | None = None) -> list[Petition]:
@@ -88,7 +90,7 @@ def find(query: RequestQuery, partner: Partner | None = None) -> list[Petition]:
             selectinload(Petition.photos),
             selectinload(Petition.answers),
         )
-        .where(*readable_by(partner))
+        .where(readable_by(partner))
         .order_by(Petition.created_at.desc(), Petition.id.desc())
         .limit(query.limit)
     )

@@ -77,6 +77,8 @@ def create(
         raise PartnerError(f'a partner named "{name}" already exists')
     rate_limit = check_rate(rate_limit)
     area = scope_area(area_code)
+    if sees_unpublished and area is None:
+        raise PartnerError("a key that sees petitions not yet published needs an area (--area CODE)")
     api_key = secrets.token_urlsafe(32)
     partner = Partner(
         name=name,

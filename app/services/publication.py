@@ -16,16 +16,15 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import ColumnElement, and_
 
 from app.models import Petition, PetitionPhoto
+from app.models.petition import PUBLISHED_STATUSES  # the statuses in which an accepted petition stays published
 
-# The statuses in which an accepted petition stays published.
-PUBLISHED_STATUSES = ("accepted", "in_progress", "resolved", "forwarded")
 # Categories whose petitions stay private unless the citizen asks to publish them.
 PRIVATE_BY_DEFAULT = ("officials",)
 COARSE_DIGITS = 3  # ~100 m: a point with no village is rounded to this
 
 
 def published() -> ColumnElement[bool]:
-    """The SQL condition of a published petition."""
+    """The SQL condition of a published petition (models/petition.py published_sql is the same, as text)."""
     return and_(
         Petition.accepted_at.is_not(None),
         Petition.publishable.is_(True),

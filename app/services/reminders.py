@@ -35,7 +35,7 @@ def run(now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
     petitions = _by_id(petition_id for petition_id, _ in rows)
     for petition_id, key in rows:
         petition = petitions[petition_id]
-        body = f"Kiến nghị {petition.display_code} quá hạn xử lý ({petition.status_name})."
+        body = f"Kiến nghị {petition.reference} quá hạn xử lý ({petition.status_name})."
         told = officers.of_area(petition.assigned_area_id) + officers.of_province(petition.assigned_province_id)
         notices.notify_officers(petition, told, key, body)
         workflow.record(

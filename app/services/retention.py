@@ -53,17 +53,20 @@ def due_count(months: int | None = None) -> int:
 def anonymise_batch(months: int | None = None, batch: int = BATCH) -> int:
     """Erase the contact details of one batch of petitions past the retention period; return how many."""
     months = retention_months() if months is None else months
+    # Materialized: a LIMIT in an IN (subquery) may be evaluated more than once by the planner.
     chosen = (
         _due(months)
         .order_by(Petition.status_changed_at)
         .limit(batch)
         .with_for_update(skip_locked=True)  # one an officer is changing right now waits for the next run
+        .cte("chosen")
+        .prefix_with("MATERIALIZED")
     )
     # One statement, not the UPDATE per row (5,000 round trips) that the ORM's
     # version check would issue; the version is bumped all the same.
     erased = db.session.execute(
         update(Petition)
-        .where(Petition.id.in_(chosen.scalar_subquery()))
+        .where(Petition.id.in_(select(chosen.c.id)))
         .values(contact_name=None, contact_phone=None, contact_erased_at=func.now(), version=Petition.version + 1)
         .returning(Petition.id, Petition.status, Petition.status_changed_at),
         execution_options={"synchronize_session": "fetch"},

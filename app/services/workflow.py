@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import spatial
 from app.extensions import db
 from app.models import Area, AuditEvent, Petition, PetitionAnswer, Referral, User
-from app.models.petition import OPEN_STATUSES, STATUS_NAMES
+from app.models.petition import OPEN_STATUSES, STATUS_NAMES, normalize_reference
 from app.services import deadlines, outbox, scope
 
 
@@ -230,11 +230,10 @@ def _province_of(user: User) -> int | None:
 
 
 def _merge(petition, actor, note, into_code: str = ""):
-    from app.services.petitions import normalize_code
-
-    code = normalize_code(_need(into_code, "Cần mã kiến nghị được gộp vào."))
+    # By the petition's reference (its public id): officers never need the citizen's tracking code.
+    public_id = normalize_reference(_need(into_code, "Cần mã kiến nghị được gộp vào."))
     query = scope.petitions_visible_to(actor) if actor else select(Petition)
-    target = db.session.scalar(query.where(Petition.tracking_code == code)) if code else None
+    target = db.session.scalar(query.where(Petition.public_id == public_id)) if public_id else None
     if target is None or target.id == petition.id:
         raise WorkflowError("Không tìm thấy kiến nghị đang mở có mã này trong địa bàn của bạn.")
     _lock_other(target)
