@@ -128,6 +128,7 @@ def test_the_form_script_speaks_english_on_the_english_page(phone, live_server):
 def test_an_officer_accepts_and_answers_and_the_citizen_sees_the_answer(chromium, live_server):
     from sqlalchemy import text
 
+    from app.models.petition import format_reference
     from app.services.accounts import create_officer
     from app.services.petitions import Submission, submit
     from tests.factories import PASSWORD
@@ -164,11 +165,13 @@ def test_an_officer_accepts_and_answers_and_the_citizen_sees_the_answer(chromium
     page.fill("#q", "duong ngap")  # no diacritics: still found
     page.click("#filters button[type=submit]")
     expect(page.locator("#inbox tbody tr")).to_have_count(1)
-    expect(page.locator("#inbox")).to_contain_text(mine.display_code)
-    expect(page.locator("#inbox")).not_to_contain_text(other.display_code)
+    # Officers see the petition's reference, never the citizen's tracking code.
+    expect(page.locator("#inbox")).to_contain_text(format_reference(mine.public_id))
+    expect(page.locator("#inbox")).not_to_contain_text(format_reference(other.public_id))
+    expect(page.locator("#inbox")).not_to_contain_text(mine.display_code)
     page.screenshot(path=str(ARTIFACTS / "officer-inbox-desktop.png"), full_page=True)
 
-    page.click(f"text={mine.display_code}")
+    page.click(f"text={format_reference(mine.public_id)}")
     page.click("summary:has-text('Thụ lý')")
     page.click("form[data-action=accept] button[type=submit]")
     expect(page.locator("#petition-status")).to_have_text("Đã thụ lý")
