@@ -494,9 +494,7 @@ def test_a_request_in_both_formats(client, filed, commune):
     assert codes(client.get(f"{V2}/requests/{p.public_id.upper()}.json")) == {p.public_id}
 
 
-def test_a_point_is_shown_as_its_village_to_every_reader(
-    client, partner, village_point
-):
+def test_a_point_is_shown_as_its_village_to_every_reader(client, partner, village_point):
     _, key = partner
     at = village_point
     petition = filed_by(post(client, key, lat=str(at.lat), long=str(at.lon)))

@@ -45,9 +45,7 @@ def upgrade():
     op.execute(
         "UPDATE petitions SET accepted_at = status_changed_at WHERE status IN ('accepted', 'in_progress', 'resolved')"
     )
-    op.add_column(
-        "petitions", sa.Column("photos_released", sa.Boolean(), nullable=False, server_default=sa.false())
-    )
+    op.add_column("petitions", sa.Column("photos_released", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("petitions", sa.Column("assigned_province_id", sa.Integer(), sa.ForeignKey("areas.id")))
     op.execute(
         """UPDATE petitions p SET assigned_province_id = CASE WHEN a.level = 'province' THEN a.id ELSE a.parent_id END
@@ -66,9 +64,7 @@ def upgrade():
     op.execute("ALTER INDEX petitions_province_map2 RENAME TO petitions_province_map")
     op.add_column("petitions", sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
     op.add_column("petitions", sa.Column("idempotency_digest", sa.String(64)))
-    op.add_column(
-        "petitions", sa.Column("rated_answer_id", sa.BigInteger(), sa.ForeignKey("petition_answers.id"))
-    )
+    op.add_column("petitions", sa.Column("rated_answer_id", sa.BigInteger(), sa.ForeignKey("petition_answers.id")))
     op.add_column("petitions", sa.Column("contact_erased_at", sa.DateTime(timezone=True)))
     # Closed petitions whose contact details still wait for anonymisation.
     op.create_index(
@@ -81,9 +77,7 @@ def upgrade():
     )
 
     op.add_column("partners", sa.Column("area_id", sa.Integer(), sa.ForeignKey("areas.id")))
-    op.add_column(
-        "partners", sa.Column("sees_unpublished", sa.Boolean(), nullable=False, server_default=sa.false())
-    )
+    op.add_column("partners", sa.Column("sees_unpublished", sa.Boolean(), nullable=False, server_default=sa.false()))
 
     op.create_table(
         "voice_flags",
@@ -106,9 +100,7 @@ def upgrade():
     op.add_column("petition_supports", sa.Column("client_hash", sa.String(64)))
     op.add_column("petition_supports", sa.Column("network_hash", sa.String(64)))
     op.add_column("petition_supports", sa.Column("invalidated_at", sa.DateTime(timezone=True)))
-    op.add_column(
-        "petition_supports", sa.Column("flag_id", sa.BigInteger(), sa.ForeignKey("voice_flags.id"))
-    )
+    op.add_column("petition_supports", sa.Column("flag_id", sa.BigInteger(), sa.ForeignKey("voice_flags.id")))
     op.create_index(
         "petition_supports_device",
         "petition_supports",
