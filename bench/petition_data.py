@@ -308,8 +308,11 @@ def load(dsn: str, n: int = N) -> Loaded:
         conn.execute("SET LOCAL max_parallel_maintenance_workers = 2")
         conn.execute("SET LOCAL synchronous_commit = off")
         restore = _set_aside(conn, tables)
+        # The COPY carries the inbox's province itself: the trigger's one lookup per row is left out.
+        conn.execute(f"ALTER TABLE petitions DISABLE TRIGGER {PROVINCE_TRIGGER}")
         ids = _reserve_ids(conn, n)
         _copy(conn, "petitions", PETITION_COLUMNS, _petition_chunks(gen, ids))
+        conn.execute(f"ALTER TABLE petitions ENABLE TRIGGER {PROVINCE_TRIGGER}")
         step("COPY petitions")
         _copy(conn, "audit_events", EVENT_COLUMNS, _event_chunks(gen, ids))
         step("COPY audit_events")
@@ -679,8 +682,9 @@ PETITION_COLUMNS = (
     "id, tracking_code, channel, title, body, category_code, status, location, location_accuracy_m, "
     "location_source, chosen_area_id, village_id, commune_id, province_id, geotag_method, geotag_distance_m, "
     "geotag_disagrees, is_anonymous, contact_name, contact_phone, consent_at, supporters, satisfied, rated_at, "
-    "created_at, updated_at, assigned_area_id, status_changed_at, due_at, merged_into_id"
+    "created_at, updated_at, assigned_area_id, assigned_province_id, status_changed_at, due_at, merged_into_id"
 )
+PROVINCE_TRIGGER = "petitions_assigned_province"  # migrations/versions/0010_public_edge.py
 EVENT_COLUMNS = "at, actor_label, petition_id, action, from_status, to_status, note, data"
 ANSWER_COLUMNS = "petition_id, body, is_public, created_at"
 
@@ -771,6 +775,7 @@ def _petition_chunks(g: dict, ids: np.ndarray):
                 created,
                 _timestamps(g["updated"][s]),
                 _text(g["assigned"][s], g["assigned"][s] == 0),
+                _text(g["province_id"][s], g["assigned"][s] == 0),  # the inbox's province: the petition's own
                 _timestamps(g["status_changed"][s]),
                 _timestamps(g["due"][s], g["due"][s] < 0),
                 _text(ids[np.maximum(merged_into, 0)], merged_into < 0),
