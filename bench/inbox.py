@@ -26,9 +26,9 @@ from sqlalchemy import event, select, text
 from app import create_app
 from app.extensions import db
 from app.models import AuditEvent, Petition, User
+from app.queries.areas import area_by_code
 from app.services import accounts, inbox, scope
 from app.services.inbox import InboxFilter
-from app.spatial import area_by_code
 from bench import data
 
 RUNS = 50

@@ -1,6 +1,6 @@
 """Re-geotagging petitions after a boundary change, vs the raw spatial join.
 
-The portal's path is `spatial.regeotag` (what `flask geodata regeotag --all`
+The portal's path is `app.queries.regeotag` (what `flask geodata regeotag --all`
 runs); the baseline is a bare UPDATE … FROM … ST_Covers of the same rows.
 Both run on the same SLICE of the stored petitions (their village cleared
 first, so every row moves), inside a transaction that is rolled back, so the
@@ -15,8 +15,9 @@ import time
 
 from sqlalchemy import text
 
-from app import create_app, spatial
+from app import create_app
 from app.extensions import db
+from app.queries.regeotag import regeotag
 from bench import data
 
 SLICE = 100_000
@@ -33,7 +34,7 @@ def run(table) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         generation = db.session.execute(text("SELECT id FROM generations WHERE is_current")).scalar_one()
-        portal_rows, portal_s = _timed(lambda: spatial.regeotag(generation, open_only=False))
+        portal_rows, portal_s = _timed(lambda: regeotag(generation, open_only=False))
         raw_rows, raw_s = _timed(lambda: db.session.execute(RAW_JOIN, {"g": generation}).rowcount)
     portal, raw = portal_rows / portal_s, raw_rows / raw_s
     table.add(

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, request
 
+from app.queries.geotag import insert_placed_sql
 from app.services.petitions import new_tracking_code
-from app.spatial import insert_placed_sql
 from bench.bare_app import connection  # one psycopg connection per worker, as there
 
 app = Flask(__name__)

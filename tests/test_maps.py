@@ -12,10 +12,13 @@ import pytest
 import shapely
 from sqlalchemy import select, text
 
-from app import spatial
 from app.extensions import db
 from app.geodata.importer import import_features
 from app.models import AuditEvent
+from app.queries.areas import area_by_code
+from app.queries.map_layers import choropleth, heat_cells, heat_cells_by_category
+from app.queries.report_stats import counts_by, summary, weekly_trend
+from app.queries.selection import Selection
 from tests.factories import log_in, mini_geography, officer, petition_in, slice_communes
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -60,10 +63,8 @@ def feature_counts(collection) -> dict[str, int]:
 
 
 def test_commune_counts_on_the_map_equal_the_rows(world):
-    province = spatial.area_by_code("46")
-    counts = feature_counts(
-        spatial.choropleth("commune", province.id, spatial.Selection(assigned_province_id=province.id))
-    )
+    province = area_by_code("46")
+    counts = feature_counts(choropleth("commune", province.id, Selection(assigned_province_id=province.id)))
     expected = dict(
         db.session.execute(
             text(
@@ -78,26 +79,24 @@ def test_commune_counts_on_the_map_equal_the_rows(world):
 
 
 def test_counts_by_category_and_period_equal_the_rows(world):
-    province = spatial.area_by_code("46")
-    sel = spatial.Selection(assigned_province_id=province.id)
-    by_category = {row[0]: row[2] for row in spatial.counts_by(sel, "category_code")}
+    province = area_by_code("46")
+    sel = Selection(assigned_province_id=province.id)
+    by_category = {row[0]: row[2] for row in counts_by(sel, "category_code")}
     assert by_category == {"roads": 4, "power_water": 1}
-    recent = spatial.Selection(
-        assigned_province_id=province.id, since=world["a_roads"][0].created_at - timedelta(days=1)
-    )
-    assert spatial.summary(recent)["received"] == 4  # the 60-day-old one is outside the period
-    assert sum(n for _, n in spatial.weekly_trend(sel)) == 5
+    recent = Selection(assigned_province_id=province.id, since=world["a_roads"][0].created_at - timedelta(days=1))
+    assert summary(recent)["received"] == 4  # the 60-day-old one is outside the period
+    assert sum(n for _, n in weekly_trend(sel)) == 5
 
 
 def test_heat_cells_add_up_to_the_petitions_with_a_point(world, client):
-    province = spatial.area_by_code("46")
-    cells = json.loads(spatial.heat_cells(spatial.Selection(assigned_province_id=province.id), 0.005))
+    province = area_by_code("46")
+    cells = json.loads(heat_cells(Selection(assigned_province_id=province.id), 0.005))
     assert all(8 < lat < 24 < 102 < lon < 110 for lat, lon, _ in cells)  # [lat, lon, n], as leaflet.heat reads
     with_point = db.session.execute(
         text("SELECT count(*) FROM petitions WHERE province_id = :p AND location IS NOT NULL"), {"p": province.id}
     ).scalar()
     assert sum(n for _, _, n in cells) == with_point
-    by_category = spatial.heat_cells_by_category(spatial.Selection(assigned_province_id=province.id), 0.01)
+    by_category = heat_cells_by_category(Selection(assigned_province_id=province.id), 0.01)
     assert {code: sum(n for _, _, n in json.loads(cells)) for code, cells in by_category.items()} == dict(
         db.session.execute(
             text(
@@ -197,7 +196,7 @@ def test_maps_load_nothing_from_outside_the_portal(client, world):
 
 
 def test_simplified_communes_still_share_their_edges(app_ctx):
-    province = spatial.area_by_code("46")
+    province = area_by_code("46")
     for detail in ("fine", "coarse"):
         shapes = [
             shapely.from_wkb(bytes(w))
@@ -250,14 +249,14 @@ def test_central_staff_see_the_country_by_commune_and_by_province(client, world)
     page = client.get("/officer/map").get_data(as_text=True)
     layer_names = [json.dumps(name)[1:-1] for name in ("Theo tỉnh, thành phố", "Số kiến nghị")]  # as in the JS
     assert all(name in page for name in layer_names)
-    province = spatial.choropleth("province", None, spatial.Selection(), detail="coarse")
+    province = choropleth("province", None, Selection(), detail="coarse")
     assert feature_counts(province) == {"46": 5, "99": 1}
 
 
 def test_the_report_s_top_villages_are_the_busiest_first(world):
     from app.services import aggregates
 
-    province = spatial.area_by_code("46")
+    province = area_by_code("46")
     expected = db.session.execute(
         text(
             "SELECT v.code, count(*) FROM petitions p JOIN areas v ON v.id = p.village_id "
@@ -267,8 +266,8 @@ def test_the_report_s_top_villages_are_the_busiest_first(world):
     ).all()
     assert expected  # the world's petitions are placed in villages
     for level, sel in (
-        ("province", spatial.Selection(assigned_province_id=province.id)),
-        ("commune", spatial.Selection(assigned_area_id=spatial.area_by_code(world["a"]).id)),
+        ("province", Selection(assigned_province_id=province.id)),
+        ("commune", Selection(assigned_area_id=area_by_code(world["a"]).id)),
     ):
         top = [(code, total) for code, _, total, *_ in aggregates.report(sel, level)["top_villages"]]
         assert top == [row for row in map(tuple, expected) if level == "province" or row[0].startswith(world["a"])][:10]

@@ -13,10 +13,10 @@ import pytest
 from geoalchemy2.shape import to_shape
 from sqlalchemy import text
 
-from app import spatial
 from app.extensions import db
 from app.models import AuditEvent
 from app.openapi import document
+from app.queries.areas import area_by_code
 from app.services import partners, workflow
 from app.services.petitions import by_public_id
 from app.services.workdays import local_date
@@ -157,9 +157,9 @@ def test_bad_partners_are_refused(app_ctx, name, rate):
 
 def test_a_key_s_area_is_a_province_or_a_commune_of_the_current_boundaries(app_ctx, commune, village_point):
     by_commune, _ = partners.create("xa-mot", area_code=commune, sees_unpublished=True)
-    assert by_commune.area_id == spatial.area_by_code(commune).id and by_commune.sees_unpublished
+    assert by_commune.area_id == area_by_code(commune).id and by_commune.sees_unpublished
     by_province, _ = partners.create("tinh-46", area_code="46")
-    assert by_province.area_id == spatial.area_by_code("46").id and not by_province.sees_unpublished
+    assert by_province.area_id == area_by_code("46").id and not by_province.sees_unpublished
     nationwide, _ = partners.create("toan-quoc")
     assert nationwide.area_id is None and not nationwide.sees_unpublished
     for refused in ("99999", village_point.code, "x"):  # unknown; a village has no inbox; not a code
@@ -188,7 +188,7 @@ def test_the_cli_gives_a_key_an_area_and_the_right_to_see_unpublished_petitions(
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     scoped = partners.by_key(re.search(r"API key: (\S+)", result.output).group(1))
-    assert scoped.area_id == spatial.area_by_code("46").id and scoped.sees_unpublished
+    assert scoped.area_id == area_by_code("46").id and scoped.sees_unpublished
     assert runner.invoke(args=["partners", "create", "xa-doan", "--area", commune]).exit_code == 0
     lines = {line.split("\t")[0]: line for line in runner.invoke(args=["partners", "list"]).output.splitlines()}
     assert "area 46" in lines["so-tnmt-46"] and "unpublished too" in lines["so-tnmt-46"]

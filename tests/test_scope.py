@@ -188,8 +188,8 @@ def test_login_never_redirects_to_another_site(client, world):
 
 
 def test_a_petition_central_staff_forward_into_another_province_is_seen_and_counted_there(client, world):
+    from app.queries.report_stats import count
     from app.services import aggregates, workflow
-    from app.spatial import count
 
     petition = world["a"]
     before_99 = count(aggregates.selection(world["province_99"]))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import jsonify, request, url_for
 
-from app import params, spatial
+from app import params
 from app.api import bp
+from app.queries.areas import area_by_code
+from app.queries.areas import boundaries as children_boundaries
 from app.services import areas, categories, petitions
 from app.services.geotag import InvalidPoint, as_dict, geotag, parse_point
 
@@ -34,7 +36,7 @@ def locate():
 @bp.get("/areas/<code>")
 def area(code: str):
     """Show one area with its parent chain."""
-    found = spatial.area_by_code(code)
+    found = area_by_code(code)
     if found is None:
         return error("not_found", f"Không có địa bàn mã {code}.", 404)
     return jsonify(areas.detail(found))
@@ -52,7 +54,7 @@ def area_not_found(exc: AreaNotFound):
 def _parent():
     """The area the parent argument names (None without one); AreaNotFound for an unknown code."""
     code = params.parse_text(request.args, "parent", 32)
-    parent = spatial.area_by_code(code) if code else None
+    parent = area_by_code(code) if code else None
     if code and parent is None:
         raise AreaNotFound(code)
     return parent
@@ -69,7 +71,7 @@ def area_list():
 @bp.get("/boundaries")
 def boundaries():
     """Simplified boundaries of an area's children (the provinces when no parent), as GeoJSON."""
-    response = jsonify(spatial.boundaries(_parent()))
+    response = jsonify(children_boundaries(_parent()))
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 

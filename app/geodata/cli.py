@@ -123,7 +123,7 @@ def status():
 @click.option("--all", "everything", is_flag=True, help="Closed petitions too (by default only open ones move).")
 def regeotag(generation, everything):
     """Place petitions in the areas of a (new) boundary generation, after a boundary change."""
-    from app import spatial
+    from app.queries import regeotag as moves
 
     name = generation or _default_generation()
     gen_id = db.session.execute(text("SELECT id FROM generations WHERE name = :n"), {"n": name}).scalar()
@@ -131,6 +131,6 @@ def regeotag(generation, everything):
         click.echo(f"No generation named {name}.", err=True)
         sys.exit(1)
     started = time.perf_counter()
-    moved = spatial.regeotag(gen_id, open_only=not everything)
+    moved = moves.regeotag(gen_id, open_only=not everything)
     db.session.commit()
     click.echo(f"{moved} petitions placed in generation {name} in {time.perf_counter() - started:.1f} s")

@@ -7,9 +7,10 @@ from contextlib import contextmanager
 
 from flask import has_app_context
 
-from app import spatial
 from app.extensions import db
 from app.models import Petition, User
+from app.queries.exports import export_rows
+from app.queries.report_stats import count
 from app.services import aggregates, export_jobs, exports, notices, outbox, petition_photos, reminders, retention
 from app.storage import current_storage
 
@@ -69,8 +70,8 @@ def build_export(user_id: int, args: dict, fmt: str, with_contact: bool) -> str 
         if user is None:
             return None
         sel = aggregates.selection_from_args(user, args)  # the officer's own scope, re-applied
-        total = spatial.count(sel)
-        rows = _counted(spatial.export_rows(sel, with_contact), total)
+        total = count(sel)
+        rows = _counted(export_rows(sel, with_contact), total)
         data = "".join(exports.chunks(fmt, rows, with_contact)).encode("utf-8")
         key = export_jobs.storage_key(fmt)
         current_storage().put(key, data)

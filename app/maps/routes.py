@@ -6,11 +6,16 @@ from flask import abort, current_app, redirect, render_template, request, stream
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import params, spatial
+from app import params
 from app.extensions import db
 from app.maps import bp, builders
 from app.maps.forms import MapFilterForm
 from app.models.petition import STATUS_NAMES
+from app.queries.areas import area_by_code, boundaries
+from app.queries.exports import export_rows
+from app.queries.map_layers import choropleth, heat_cells, heat_cells_by_category, petition_points
+from app.queries.report_stats import count, on_time_share, summary
+from app.queries.selection import Selection
 from app.services import aggregates, categories, export_jobs, exports, workflow
 from app.storage import current_storage
 
@@ -44,7 +49,7 @@ def _form() -> MapFilterForm:
 def _area(code: str | None, level: str):
     if not code:
         return None
-    area = spatial.area_by_code(code)
+    area = area_by_code(code)
     if area is None or area.level != level:
         abort(404)
     return area
@@ -74,8 +79,8 @@ def _commune_markers(sel, commune, names):
     """A commune's villages and its petitions as markers, each linking to the officer's petition page."""
     return builders.markers_map(
         _assets(),
-        spatial.boundaries(commune),
-        spatial.petition_points(sel),
+        boundaries(commune),
+        petition_points(sel),
         category_names=names,
         status_names=STATUS_NAMES,
         **_tiles(),
@@ -86,19 +91,19 @@ def _commune_markers(sel, commune, names):
 def _area_map(sel, province, commune, names):
     coarser = None
     if commune is not None:  # one commune's villages
-        collection = spatial.choropleth("village", commune.id, sel)
+        collection = choropleth("village", commune.id, sel)
         title = f"{commune.unit_type} {commune.name}"
     elif province is not None:
-        collection = spatial.choropleth("commune", province.id, sel, detail="fine")
+        collection = choropleth("commune", province.id, sel, detail="fine")
         title = f"{province.unit_type} {province.name}"
     else:  # the country, by commune, with coarse shapes; provinces as a second layer
-        collection = spatial.choropleth("commune", None, sel, detail="coarse")
+        collection = choropleth("commune", None, sel, detail="coarse")
         title = _("Toàn quốc")
-        coarser = spatial.choropleth("province", None, sel, detail="coarse")
-    heat = spatial.heat_cells(sel, HEAT_CELL_DEG if province else HEAT_CELL_DEG * 4)
+        coarser = choropleth("province", None, sel, detail="coarse")
+    heat = heat_cells(sel, HEAT_CELL_DEG if province else HEAT_CELL_DEG * 4)
     by_category = {}
     if province is not None and names:  # the report's map draws no category layers
-        cells = spatial.heat_cells_by_category(sel, CATEGORY_HEAT_CELL_DEG)
+        cells = heat_cells_by_category(sel, CATEGORY_HEAT_CELL_DEG)
         by_category = {name: cells[code] for code, name in names.items() if code in cells}
     rendered = builders.area_map(
         _assets(),
@@ -122,9 +127,9 @@ def public_map():
     args.poplist("status")  # the public map counts every status
     sel = aggregates.selection_from_args(None, args)
     if province is not None:
-        collection = spatial.choropleth("commune", province.id, sel, detail="fine")
+        collection = choropleth("commune", province.id, sel, detail="fine")
     else:
-        collection = spatial.choropleth("commune", None, sel, detail="coarse")
+        collection = choropleth("commune", None, sel, detail="coarse")
     rendered = builders.area_map(
         _assets(),
         aggregates.public_collection(collection),
@@ -141,12 +146,12 @@ def public_map():
 def scorecard(code: str):
     """A commune's public scorecard: answered on time, median days to answer, satisfaction."""
     commune = _area(code, "commune")
-    sel = spatial.Selection(assigned_area_id=commune.id)
+    sel = Selection(assigned_area_id=commune.id)
     return render_template(
         "maps/scorecard.html",
         commune=commune,
-        summary=spatial.summary(sel),
-        on_time=spatial.on_time_share(sel),
+        summary=summary(sel),
+        on_time=on_time_share(sel),
         min_count=aggregates.PUBLIC_MIN_COUNT,
     )
 
@@ -197,10 +202,10 @@ def export(fmt: str):
     if with_contact:
         workflow.record(None, current_user, "exported_contact", data={"filters": filters})
         db.session.commit()
-    if spatial.count(sel) > current_app.config["EXPORT_SYNC_MAX"]:
+    if count(sel) > current_app.config["EXPORT_SYNC_MAX"]:
         job = export_jobs.start(current_user.id, filters, fmt, with_contact)
         return redirect(url_for(".export_progress", job_id=job.id), 303)
-    chunks = exports.chunks(fmt, spatial.export_rows(sel, with_contact), with_contact)
+    chunks = exports.chunks(fmt, export_rows(sel, with_contact), with_contact)
     return _download(stream_with_context(chunks), fmt)
 
 

@@ -11,13 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app import params, spatial
+from app import params
 from app.extensions import db
 from app.models import AuditEvent, Petition
 from app.models.petition import STATUS_NAMES
 from app.officer import bp
 from app.officer.forms import FILTERS, ActionForm, FileForCitizenForm, FilterForm
 from app.petitions.photos import send_photo
+from app.queries.areas import area_outline
 from app.services import areas, categories, inbox, scope, workflow
 from app.services import petitions as petition_service
 
@@ -77,7 +78,7 @@ def _petition_page(
         form=form or ActionForm(),
         duplicates=duplicates,
         category=categories.name(petition.category_code),
-        village_boundary=spatial.area_outline(petition.village_id),
+        village_boundary=area_outline(petition.village_id),
         point=_point(petition),
         event_names=workflow.EVENT_NAMES,
         status_names=STATUS_NAMES,

@@ -14,10 +14,10 @@ import re
 
 from werkzeug.datastructures import MultiDict
 
-from app import spatial
 from app.models import Partner
 from app.open311 import Open311Error
 from app.petitions.forms import normalize_phone
+from app.queries.areas import area_by_code
 from app.services import categories
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.petitions import Submission
@@ -66,7 +66,7 @@ def read(form: MultiDict, partner: Partner, idempotency_header: str | None) -> S
     if not address_id and AREA_CODE.fullmatch(address_string):
         address_id = address_string  # an area code given as the address
     if address_id:
-        area = spatial.area_by_code(address_id) if AREA_CODE.fullmatch(address_id) else None
+        area = area_by_code(address_id) if AREA_CODE.fullmatch(address_id) else None
         if area is None:
             problems.append(f"Không có địa bàn mã «{address_id[:40]}» (address_id: mã tỉnh, xã hoặc thôn).")
         else:

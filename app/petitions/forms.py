@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app import spatial
 from app.extensions import db
+from app.queries.areas import area_by_code
 from app.services import areas, photos
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.petitions import PhotoUpload, Submission
@@ -151,12 +151,12 @@ class PetitionForm(FlaskForm):
         self.village.choices = [("", _l("— Chọn thôn, tổ dân phố —"))]
         try:
             self.province.choices += _options(None)
-            province = spatial.area_by_code(self.province.data) if self.province.data else None
+            province = area_by_code(self.province.data) if self.province.data else None
             if province is None or province.level != "province":
                 self.commune.data = self.village.data = ""
                 return
             self.commune.choices += _options(province)
-            commune = spatial.area_by_code(self.commune.data) if self.commune.data else None
+            commune = area_by_code(self.commune.data) if self.commune.data else None
             if commune is not None and commune.parent_id == province.id:
                 self.village.choices += _options(commune)
             else:

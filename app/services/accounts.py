@@ -43,7 +43,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from app.extensions import db
 from app.models import Area, Generation, User
 from app.models.user import AREA_LEVEL_OF_ROLE, ROLES, LoginFailure
-from app.spatial import area_by_code
+from app.queries.areas import area_by_code
 
 _hasher = PasswordHasher()
 

@@ -8,12 +8,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort
 
-from app import params, spatial
+from app import params
 from app.models import Area, User
 from app.models.petition import STATUS_NAMES
+from app.queries.areas import area_by_code
+from app.queries.report_stats import counts_by, on_time_share, summary, weekly_trend
+from app.queries.selection import Selection
 from app.services import categories, scope
 from app.services.workdays import VIETNAM, local_date
-from app.spatial import Selection
 
 PUBLIC_MIN_COUNT = 5  # areas with fewer petitions are not shown on the public map
 
@@ -70,7 +72,7 @@ def selection_from_args(user: User | None, args: Mapping[str, str]) -> Selection
     province = None
     code = params.single(args, "province")
     if code:
-        province = spatial.area_by_code(code)
+        province = area_by_code(code)
         if province is None or province.level != "province":
             abort(404)
     return selection(
@@ -94,12 +96,12 @@ def public_collection(collection: dict) -> dict:
 def report(sel: Selection, level: str) -> dict:
     """The numbers of a report: summary, per area and per category tables, top villages, weekly trend."""
     column = {"country": "province_id", "province": "commune_id", "commune": "village_id"}[level]
-    by_area = spatial.counts_by(sel, column)
+    by_area = counts_by(sel, column)
     return {
-        "summary": spatial.summary(sel),
-        "on_time": spatial.on_time_share(sel),
+        "summary": summary(sel),
+        "on_time": on_time_share(sel),
         "by_area": by_area,
-        "by_category": spatial.counts_by(sel, "category_code"),
-        "top_villages": by_area[:10] if column == "village_id" else spatial.counts_by(sel, "village_id", limit=10),
-        "trend": spatial.weekly_trend(sel),
+        "by_category": counts_by(sel, "category_code"),
+        "top_villages": by_area[:10] if column == "village_id" else counts_by(sel, "village_id", limit=10),
+        "trend": weekly_trend(sel),
     }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from geoalchemy2.shape import to_shape
 
-from app import spatial
 from app.models import Area
+from app.queries.areas import ancestors, children
 from app.text import fold, natural_key
 
 
@@ -24,12 +24,12 @@ def detail(area: Area) -> dict:
         "geom_source": area.geom_source,
         "label_point": {"lat": round(point.y, 6), "lon": round(point.x, 6)},
         "bbox": [round(v, 6) for v in (west, south, east, north)],
-        "parents": [summary(parent) for parent in spatial.ancestors(area)],
+        "parents": [summary(parent) for parent in ancestors(area)],
     }
 
 
 def listing(parent: Area | None, query: str = "") -> list[dict]:
     """List children by name, "Thôn 2" before "Thôn 10"; the query ignores diacritics."""
-    found = spatial.children(parent, fold(query))
+    found = children(parent, fold(query))
     found.sort(key=lambda a: (natural_key(a.unit_type), natural_key(a.name)))
     return [summary(a) for a in found]

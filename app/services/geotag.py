@@ -14,8 +14,7 @@ import re
 from flask import current_app
 from flask_babel import gettext as _
 
-from app import spatial
-from app.spatial import Placed
+from app.queries.geotag import Placed, place
 
 # Vietnam's national extent with a sea margin: the mainland, the islands, and
 # the Hoàng Sa and Trường Sa archipelagos (lon 102.14–117.83 E, lat 7.18–23.39 N).
@@ -70,4 +69,4 @@ def parse_point(lat, lon) -> tuple[float, float]:
 
 def geotag(lon: float | None = None, lat: float | None = None, chosen: str | None = None) -> Placed:
     """Place a petition: by its point when it has one, else by the area chosen."""
-    return spatial.place(lon, lat, chosen, current_app.config["GEOTAG_NEAR_M"])
+    return place(lon, lat, chosen, current_app.config["GEOTAG_NEAR_M"])

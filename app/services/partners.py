@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from limits import parse_many
 from sqlalchemy import select
 
-from app import spatial
 from app.extensions import db
 from app.models import Area, Partner
+from app.queries.areas import area_by_code
 
 NAME_MAX = 50  # "partner:<name>" must fit the audit trail's 64-character label
 DEFAULT_RATE = "60 per minute"
@@ -58,7 +58,7 @@ def scope_area(code: str | None) -> Area | None:
     code = (code or "").strip()
     if not code:
         return None
-    area = spatial.area_by_code(code)
+    area = area_by_code(code)
     if area is None:
         raise PartnerError(f'no area with the code "{code}" in the current boundaries')
     if area.level not in SCOPE_LEVELS:

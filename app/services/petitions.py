@@ -13,14 +13,15 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import select
 
-from app import spatial
 from app.extensions import db
 from app.models import Petition, PetitionPhoto
 from app.models.petition import format_code
+from app.queries.areas import area_by_code
+from app.queries.duplicates import similar_nearby_ids, similar_open_petitions
+from app.queries.geotag import AreaRef, Placed, insert_placed_petition
 from app.services import deadlines, outbox, publication, workflow
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.photos import CheckedPhoto
-from app.spatial import AreaRef, Placed
 from app.storage import current_storage
 
 # Tracking codes: 9 symbols from 24 that are read aloud unambiguously in
@@ -146,7 +147,7 @@ def submit(sub: Submission) -> Submitted:
         store.put(key, photo.data)
         incoming.append(key)
 
-    chosen = spatial.area_by_code(sub.chosen_code) if sub.chosen_code else None
+    chosen = area_by_code(sub.chosen_code) if sub.chosen_code else None
     values = {
         "idempotency_key": sub.idempotency_key,
         "channel": sub.channel,
@@ -172,7 +173,7 @@ def submit(sub: Submission) -> Submitted:
     }
     near_m = current_app.config["GEOTAG_NEAR_M"]
     for _ in range(5):
-        inserted = spatial.insert_placed_petition({**values, "tracking_code": new_tracking_code()}, near_m)
+        inserted = insert_placed_petition({**values, "tracking_code": new_tracking_code()}, near_m)
         if inserted is not None:
             break
         if sub.idempotency_key and (existing := by_idempotency_key(sub.idempotency_key)):
@@ -229,7 +230,7 @@ SIMILAR_SHOWN = 5  # similar petitions offered on the form
 def similar_nearby(lon: float, lat: float, category: str) -> list[tuple[Petition, float]]:
     """Published open petitions of the same category a few hundred metres away, recent, nearest first."""
     config = current_app.config
-    rows = spatial.similar_open_petitions(
+    rows = similar_open_petitions(
         lon, lat, category, config["SIMILAR_RADIUS_M"], config["SIMILAR_DAYS"], limit=4 * SIMILAR_SHOWN
     )
     query = select(Petition).where(Petition.id.in_([r.id for r in rows]), publication.published())
@@ -269,7 +270,7 @@ def possible_duplicates(petition: Petition, visible) -> list[tuple[Petition, flo
     """Petitions that may be the same problem, among those the officer may see."""
     if petition.location is None:
         return []
-    rows = spatial.similar_nearby_ids(petition.id, radius_m=300, days=90, min_similarity=0.3)
+    rows = similar_nearby_ids(petition.id, radius_m=300, days=90, min_similarity=0.3)
     if not rows:
         return []
     found = {p.id: p for p in db.session.scalars(visible.where(Petition.id.in_([r.id for r in rows])))}

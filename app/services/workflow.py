@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import spatial
 from app.extensions import db
 from app.models import Area, AuditEvent, Petition, PetitionAnswer, Referral, User
 from app.models.petition import OPEN_STATUSES, STATUS_NAMES, normalize_reference
+from app.queries.areas import area_by_code
 from app.services import deadlines, outbox, scope
 
 
@@ -210,7 +210,7 @@ def _resolve(petition, actor, note, answer: str = ""):
 
 
 def _forward(petition, actor, note, area_code: str = ""):
-    target = spatial.area_by_code(_need((area_code or "").strip(), "Cần chọn nơi nhận."))
+    target = area_by_code(_need((area_code or "").strip(), "Cần chọn nơi nhận."))
     if target is None or target.level not in ("commune", "province"):
         raise WorkflowError("Nơi nhận phải là một xã, phường hoặc một tỉnh, thành phố.")
     if target.id == petition.assigned_area_id:
@@ -248,7 +248,7 @@ def _merge(petition, actor, note, into_code: str = ""):
 
 def _replace(petition, actor, note, village_code: str = ""):
     _need(note, "Cần ghi chú lý do đổi thôn, tổ dân phố.")
-    village = spatial.area_by_code(_need(village_code, "Cần chọn thôn, tổ dân phố."))
+    village = area_by_code(_need(village_code, "Cần chọn thôn, tổ dân phố."))
     allowed = scope.areas_visible_to(actor).where(Area.id == (village.parent_id if village else None))
     if village is None or village.level != "village" or (actor and db.session.scalar(allowed) is None):
         raise WorkflowError("Thôn, tổ dân phố này không thuộc địa bàn của bạn.")

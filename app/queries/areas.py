@@ -1,0 +1,98 @@
+"""Which areas: by code, a parent's children, ancestors, and the boundaries drawn on maps.
+
+Raw SQL for the boundaries, which leave PostGIS as GeoJSON text ready for the page.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.models import Area, Generation
+
+
+def drawn_shape(level: str) -> tuple[str, str]:
+    """Where a drawn boundary comes from: (join, geometry expression).
+
+    Provinces and communes use the shapes simplified at import (area_shapes,
+    :detail coarse or fine), whose neighbours still meet; villages, drawn one
+    commune at a time, are simplified on the fly (about 20 m).
+    """
+    if level == "village":
+        return "", "ST_SimplifyPreserveTopology(a.geom, 0.0002)"
+    return "JOIN area_shapes s ON s.area_id = a.id AND s.detail = :detail", "s.geom"
+
+
+# The detail a picker map draws each level at: ~1 km for the country's provinces, ~100 m for a province's communes.
+_PICKER_DETAIL = {"province": "coarse", "commune": "fine", "village": None}
+
+
+def boundaries(parent: Area | None) -> dict:
+    """Children of an area (provinces when none) as a GeoJSON FeatureCollection, simplified."""
+    level = "province" if parent is None else {"province": "commune", "commune": "village"}.get(parent.level)
+    if level is None:
+        return {"type": "FeatureCollection", "features": []}
+    where = "a.level = 'province'" if parent is None else "a.parent_id = :parent"
+    shape_join, shape = drawn_shape(level)
+    collection = db.session.execute(
+        text(
+            f"""SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+                   json_build_object('type', 'Feature',
+                     'properties', json_build_object('code', a.code, 'name', a.name, 'unit_type', a.unit_type),
+                     'geometry', ST_AsGeoJSON({shape}, 5)::json)
+                   ORDER BY a.code), '[]'::json))
+                FROM areas a JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
+                {shape_join}
+                WHERE {where}"""
+        ),
+        {"parent": parent.id if parent else None, "detail": _PICKER_DETAIL[level]},
+    ).scalar_one()
+    return collection
+
+
+def area_by_code(code: str) -> Area | None:
+    """Return the area of the current generation with this code."""
+    return db.session.scalar(
+        select(Area)
+        .join(Generation, Area.generation_id == Generation.id)
+        .where(Generation.is_current, Area.code == code)
+    )
+
+
+def ancestors(area: Area) -> list[Area]:
+    """Return the area's parents, nearest first."""
+    chain = []
+    parent = area.parent
+    while parent is not None:
+        chain.append(parent)
+        parent = parent.parent
+    return chain
+
+
+def children(parent: Area | None, folded_query: str = "", limit: int = 500) -> list[Area]:
+    """List the children of an area (provinces when none), filtered by folded name."""
+    query = (
+        select(Area)
+        .join(Generation, Area.generation_id == Generation.id)
+        .where(Generation.is_current)
+        .order_by(Area.code)
+        .limit(limit)
+    )
+    if parent is None:
+        query = query.where(Area.level == "province")
+    else:
+        query = query.where(Area.parent_id == parent.id)
+    if folded_query:
+        escaped = folded_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Area.search_name.like(f"%{escaped}%"))
+    return list(db.session.scalars(query))
+
+
+def area_outline(area_id: int | None, tolerance: float = 0.0001) -> dict | None:
+    """One area's boundary as GeoJSON (lightly simplified), for a small map."""
+    if area_id is None:
+        return None
+    return db.session.execute(
+        text("SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :t), 6)::json FROM areas WHERE id = :id"),
+        {"id": area_id, "t": tolerance},
+    ).scalar()

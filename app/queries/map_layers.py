@@ -1,0 +1,87 @@
+"""What a map shows: areas coloured by their petitions, heat cells, markers.
+
+Every aggregate is computed in PostGIS and leaves it as JSON text, never as
+one Python object per petition.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from app.extensions import db
+from app.queries.areas import drawn_shape
+from app.queries.selection import Selection
+
+_CHILD_COLUMN = {"province": "province_id", "commune": "commune_id", "village": "village_id"}
+
+
+def choropleth(level: str, parent_id: int | None, selection: Selection, detail: str = "fine") -> dict:
+    """Areas of a level (under a parent, or the whole country) with petition counts, as GeoJSON (see drawn_shape)."""
+    where, params = selection.where()
+    column = _CHILD_COLUMN[level]
+    shape_join, shape = drawn_shape(level)
+    area_filter = "a.parent_id = :parent" if parent_id else "a.level = :level"
+    return db.session.execute(
+        text(
+            f"""SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+                  json_build_object('type', 'Feature',
+                    'properties', json_build_object(
+                      'code', a.code, 'name', a.unit_type || ' ' || a.name, 'count', coalesce(c.n, 0),
+                      'per_1000', CASE WHEN a.population > 0
+                                       THEN round(1000.0 * coalesce(c.n, 0) / a.population, 2) END),
+                    'geometry', ST_AsGeoJSON({shape}, :digits)::json) ORDER BY a.code), '[]'::json))
+                FROM areas a
+                JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
+                {shape_join}
+                LEFT JOIN (SELECT p.{column} AS id, count(*) AS n FROM petitions p WHERE {where} GROUP BY 1) c
+                  ON c.id = a.id
+                WHERE {area_filter} AND a.level = :level"""
+        ),
+        {**params, "parent": parent_id, "level": level, "detail": detail, "digits": 3 if detail == "coarse" else 4},
+    ).scalar_one()
+
+
+# Petitions binned on a grid of cell_deg: integer cell indices while grouping (cheap),
+# the cell's centre computed once per cell afterwards. The cells leave PostgreSQL
+# as JSON text in the heat layer's own form, [[lat, lon, count], …]: tens of
+# thousands of cells never become Python objects on their way into the page.
+_HEAT_SQL = """SELECT {key}'[' || string_agg(concat(
+                        '[', round(CAST((cy + 0.5) * :cell AS numeric), 5)::float8,
+                        ',', round(CAST((cx + 0.5) * :cell AS numeric), 5)::float8, ',', n, ']'), ',') || ']'
+               FROM (SELECT {key}floor(ST_X(p.location) / :cell)::int AS cx,
+                            floor(ST_Y(p.location) / :cell)::int AS cy, count(*) AS n
+                     FROM petitions p WHERE {where} AND p.location IS NOT NULL GROUP BY {group}) cells
+               {outer_group}"""
+
+
+def heat_cells(selection: Selection, cell_deg: float) -> str | None:
+    """Petitions binned on a grid, as JSON text [[lat, lon, count], …] of cell centres (None when there are none).
+
+    A heatmap's data without the points.
+    """
+    where, params = selection.where()
+    sql = _HEAT_SQL.format(key="", where=where, group="cx, cy", outer_group="")
+    return db.session.execute(text(sql), {**params, "cell": cell_deg}).scalar_one()
+
+
+def heat_cells_by_category(selection: Selection, cell_deg: float) -> dict[str, str]:
+    """heat_cells for every category at once (category code → JSON text), in one pass over the petitions."""
+    where, params = selection.where()
+    sql = _HEAT_SQL.format(
+        key="category_code, ", where=where, group="category_code, cx, cy", outer_group="GROUP BY category_code"
+    )
+    return dict(db.session.execute(text(sql), {**params, "cell": cell_deg}).all())
+
+
+def petition_points(selection: Selection, limit: int = 2000):
+    """The newest petitions with a point (id, title, category, status, lon, lat) for markers."""
+    where, params = selection.where()
+    return db.session.execute(
+        text(
+            f"""SELECT p.id, coalesce(p.public_title, p.title) AS title, p.category_code,
+                       p.status, ST_X(p.location) AS lon, ST_Y(p.location) AS lat
+                FROM petitions p WHERE {where} AND p.location IS NOT NULL
+                ORDER BY p.created_at DESC LIMIT :limit"""
+        ),
+        {**params, "limit": limit},
+    ).all()

@@ -1,0 +1,73 @@
+"""Which petitions move when the boundaries change: placed set-based, then moved in one UPDATE."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from app.extensions import db
+from app.models.petition import OPEN_STATUSES
+
+# The placement's plan: a parallel nested loop, the villages outer (each polygon
+# prepared once), probing the GiST index of the petition points.
+_PARALLEL = {
+    "max_parallel_workers_per_gather": "2",
+    "parallel_setup_cost": "0",
+    "parallel_tuple_cost": "0",
+    "enable_hashjoin": "off",
+    "enable_mergejoin": "off",
+}
+
+
+def regeotag(generation_id: int, open_only: bool = True) -> int:
+    """Place petitions in the areas of another boundary generation; return how many moved.
+
+    The placement runs first, set-based into a temporary table, as a
+    parallel join (a point-by-point lookup would take minutes): each petition
+    whose village changes, with its new village, commune, province and inbox
+    (the commune's when it was in its commune's inbox, the province's when in
+    its province's queue). Then one UPDATE, in id order, writes only those
+    rows: every moved row rewrites every index of the petitions table.
+    Petitions without a point, or outside every village, keep their areas.
+    """
+    only_open = "AND p.status = ANY(:open)" if open_only else ""
+    previous = _set_local(_PARALLEL)
+    db.session.execute(text("DROP TABLE IF EXISTS regeotag_moves"))
+    db.session.execute(
+        text(
+            f"""CREATE TEMPORARY TABLE regeotag_moves ON COMMIT DROP AS
+                SELECT DISTINCT ON (p.id) p.id, v.id AS village_id, v.parent_id AS commune_id,
+                       c.parent_id AS province_id,
+                       CASE WHEN p.assigned_area_id = p.commune_id THEN v.parent_id
+                            WHEN p.assigned_area_id = p.province_id THEN c.parent_id
+                            ELSE p.assigned_area_id END AS assigned_area_id
+                FROM areas v JOIN areas c ON c.id = v.parent_id JOIN petitions p ON ST_Covers(v.geom, p.location)
+                WHERE v.generation_id = :g AND v.level = 'village'
+                  AND p.village_id IS DISTINCT FROM v.id {only_open}
+                ORDER BY p.id, v.id"""
+        ),
+        {"g": generation_id, "open": list(OPEN_STATUSES)},
+    )
+    _set_local(previous)
+    moved = db.session.execute(
+        text(
+            """UPDATE petitions p
+               SET village_id = m.village_id, commune_id = m.commune_id, province_id = m.province_id,
+                   assigned_area_id = m.assigned_area_id
+               FROM regeotag_moves m WHERE p.id = m.id"""
+        )
+    ).rowcount
+    db.session.execute(text("DROP TABLE regeotag_moves"))
+    return moved
+
+
+def _set_local(settings: dict[str, str]) -> dict[str, str]:
+    """Set these settings for the rest of the transaction; return what they were."""
+    names, values = list(settings), list(settings.values())
+    previous = db.session.execute(
+        text("SELECT n, current_setting(n) FROM unnest(CAST(:names AS text[])) AS n"), {"names": names}
+    ).all()
+    db.session.execute(
+        text("SELECT set_config(n, v, true) FROM unnest(CAST(:names AS text[]), CAST(:values AS text[])) AS s(n, v)"),
+        {"names": names, "values": values},
+    )
+    return dict(previous)
