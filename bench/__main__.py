@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import geodata, inbox, locate, maps, regeotag, submit
+from bench import geodata, inbox, locate, maps, regeotag, submit, voices
 from bench.table import Table
 
 
@@ -16,6 +16,7 @@ def main() -> int:
         ("geodata", geodata),
         ("locate", locate),
         ("submit", submit),
+        ("voices", voices),
         ("inbox", inbox),
         ("maps", maps),
         ("regeotag", regeotag),
