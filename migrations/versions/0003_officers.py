@@ -5,6 +5,8 @@ Revises: 0002
 Create Date: 2026-11-22
 """
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
@@ -13,6 +15,8 @@ revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+
+FOLD_SQL = Path(__file__).resolve().parent.parent / "sql" / "0003_fold.sql"
 
 # Working days allowed in each status before a petition is overdue; a
 # category may set its own (category NULL = every category).
@@ -57,10 +61,7 @@ def upgrade():
     )
     op.create_index("petitions_due", "petitions", ["due_at"], postgresql_where=sa.text("due_at IS NOT NULL"))
     # Diacritics-free text search: an immutable wrapper lets unaccent be indexed.
-    op.execute(
-        "CREATE FUNCTION fold(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT "
-        "lower(public.unaccent('public.unaccent'::regdictionary, replace(replace($1, 'đ', 'd'), 'Đ', 'D'))) $$"
-    )
+    op.execute(FOLD_SQL.read_text(encoding="utf-8"))
     op.execute("CREATE INDEX petitions_text ON petitions USING gin (fold(title || ' ' || body) gin_trgm_ops)")
 
     op.add_column("petition_answers", sa.Column("author_id", sa.Integer(), sa.ForeignKey("users.id")))
