@@ -151,3 +151,37 @@ def test_after_a_boundary_change_open_petitions_move_to_the_new_areas_and_closed
     db.session.expire_all()
     assert first.village.code == "99001901" and first.village.generation.name == "mini-2026"
     assert second.village.code == "99001001" and second.village.generation.name == "mini"  # kept where filed
+
+
+def test_regeotag_moves_the_inbox_with_its_commune_or_province_and_leaves_any_other_inbox(app_ctx):
+    from app.models import Area, Petition
+    from app.queries.regeotag import regeotag
+    from app.services.petitions import Submission, submit
+
+    import_features(mini_geography(), "mini", make_current=True)
+    old = {a.code: a for a in db.session.scalars(select(Area))}
+    results = [
+        submit(
+            Submission(title="Đèn hỏng", body="Đèn đường hỏng nhiều tháng.", category="roads", lon=105.031, lat=20.049)
+        )
+        for _ in range(3)
+    ]
+    in_commune, in_province, elsewhere = (
+        db.session.scalar(select(Petition).where(Petition.tracking_code == r.tracking_code)) for r in results
+    )
+    in_province.assigned_area_id = old["99"].id
+    elsewhere.assigned_area_id = old["99002"].id  # forwarded to the neighbouring commune
+    db.session.flush()
+    import_features(mini_geography(), "mini-2026")
+    new = {a.code: a for a in db.session.scalars(select(Area).where(Area.id.not_in([a.id for a in old.values()])))}
+
+    assert regeotag(new["99"].generation_id) == 3
+    db.session.expire_all()
+    assert (in_commune.village_id, in_commune.commune_id, in_commune.province_id) == (
+        new["99001001"].id,
+        new["99001"].id,
+        new["99"].id,
+    )
+    assert (in_commune.assigned_area_id, in_commune.assigned_province_id) == (new["99001"].id, new["99"].id)
+    assert (in_province.assigned_area_id, in_province.assigned_province_id) == (new["99"].id, new["99"].id)
+    assert (elsewhere.assigned_area_id, elsewhere.assigned_province_id) == (old["99002"].id, old["99"].id)

@@ -15,6 +15,7 @@ _PARALLEL = {
     "parallel_tuple_cost": "0",
     "enable_hashjoin": "off",
     "enable_mergejoin": "off",
+    "jit": "off",  # the join's estimated cost is huge, its run a few seconds: compiling would not pay
 }
 
 
@@ -25,9 +26,11 @@ def regeotag(generation_id: int, open_only: bool = True) -> int:
     parallel join (a point-by-point lookup would take minutes): each petition
     whose village changes, with its new village, commune, province and inbox
     (the commune's when it was in its commune's inbox, the province's when in
-    its province's queue). Then one UPDATE, in id order, writes only those
-    rows: every moved row rewrites every index of the petitions table.
-    Petitions without a point, or outside every village, keep their areas.
+    its province's queue). Then the UPDATE writes only those rows, in id
+    order: every moved row rewrites every index of the petitions table. The
+    inbox is set only where it changes, so the trigger that keeps the inbox's
+    province fires only there. Petitions without a point, or outside every
+    village, keep their areas.
     """
     only_open = "AND p.status = ANY(:open)" if open_only else ""
     previous = _set_local(_PARALLEL)
@@ -35,27 +38,28 @@ def regeotag(generation_id: int, open_only: bool = True) -> int:
     db.session.execute(
         text(
             f"""CREATE TEMPORARY TABLE regeotag_moves ON COMMIT DROP AS
-                SELECT DISTINCT ON (p.id) p.id, v.id AS village_id, v.parent_id AS commune_id,
-                       c.parent_id AS province_id,
+                SELECT p.id, v.id AS village_id, v.parent_id AS commune_id, c.parent_id AS province_id,
                        CASE WHEN p.assigned_area_id = p.commune_id THEN v.parent_id
                             WHEN p.assigned_area_id = p.province_id THEN c.parent_id
-                            ELSE p.assigned_area_id END AS assigned_area_id
+                            ELSE p.assigned_area_id END AS assigned_area_id,
+                       p.assigned_area_id AS was_assigned_area_id
                 FROM areas v JOIN areas c ON c.id = v.parent_id JOIN petitions p ON ST_Covers(v.geom, p.location)
                 WHERE v.generation_id = :g AND v.level = 'village'
-                  AND p.village_id IS DISTINCT FROM v.id {only_open}
-                ORDER BY p.id, v.id"""
+                  AND p.village_id IS DISTINCT FROM v.id {only_open}"""
         ),
         {"g": generation_id, "open": list(OPEN_STATUSES)},
     )
     _set_local(previous)
-    moved = db.session.execute(
-        text(
-            """UPDATE petitions p
-               SET village_id = m.village_id, commune_id = m.commune_id, province_id = m.province_id,
-                   assigned_area_id = m.assigned_area_id
-               FROM regeotag_moves m WHERE p.id = m.id"""
-        )
-    ).rowcount
+    moved = 0
+    for inbox, changes in (("assigned_area_id = m.assigned_area_id,", "DISTINCT"), ("", "NOT DISTINCT")):
+        moved += db.session.execute(
+            text(
+                f"""UPDATE petitions p
+                    SET {inbox} village_id = m.village_id, commune_id = m.commune_id, province_id = m.province_id
+                    FROM (SELECT DISTINCT ON (id) * FROM regeotag_moves ORDER BY id, village_id) m
+                    WHERE p.id = m.id AND m.assigned_area_id IS {changes} FROM m.was_assigned_area_id"""
+            )
+        ).rowcount
     db.session.execute(text("DROP TABLE regeotag_moves"))
     return moved
 
