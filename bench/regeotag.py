@@ -1,12 +1,18 @@
-"""Re-geotagging petitions after a boundary change, vs the raw spatial join.
+"""Re-geotagging all 1,000,000 stored petitions, vs the best set-based placement of their points.
 
-The portal's path is `app.queries.regeotag` (what `flask geodata regeotag --all`
-runs); the baseline is a bare UPDATE … FROM … ST_Covers of the same rows.
-Both run on the same SLICE of the stored petitions (their village cleared
-first, so every row moves), inside a transaction that is rolled back, so the
-prepared data stays as it is. A slice, because each such UPDATE rewrites
-every index of the petitions table (the trigram index among them): four
-passes over all 1,000,000 rows would take most of the suite's 15 minutes.
+The portal's path is `regeotag` (what `flask geodata regeotag --all` runs),
+over every stored petition, into the villages of the current generation: the
+petitions stored in a village that does not cover their point (the generated
+"nearest" ones, as after a boundary was re-drawn) move, the rest stay. It
+runs in a transaction that is rolled back, so the prepared data stays as it
+is.
+
+The floor is the best set-based placement of the same points into the same
+villages, measured in the same run: a parallel nested loop with the villages
+outer (each polygon prepared once) probing a GiST index on the points, the
+points stored in geohash order so that one village's probes read neighbouring
+pages (a copy of (id, location) of the petitions, prepared once). It only
+counts; the portal must also write the petitions that move.
 """
 
 from __future__ import annotations
@@ -20,43 +26,81 @@ from app.extensions import db
 from app.queries.regeotag import regeotag
 from bench import data
 
-SLICE = 100_000
-RAW_JOIN = text(
-    """UPDATE petitions p SET village_id = v.id, commune_id = v.parent_id
-       FROM areas v WHERE v.generation_id = :g AND v.level = 'village' AND ST_Covers(v.geom, p.location)
-         AND p.village_id IS NULL"""
+POINTS = "bench_regeotag_points"
+FLOOR = text(
+    f"""SELECT count(*) FROM areas v JOIN {POINTS} p ON ST_Covers(v.geom, p.location)
+        WHERE v.generation_id = :g AND v.level = 'village'"""
+)
+# The planner's hand pushed to the plan above: workers on, and no cheaper-looking hash or merge join.
+PARALLEL = (
+    "SET LOCAL max_parallel_workers_per_gather = 2",
+    "SET LOCAL parallel_setup_cost = 0",
+    "SET LOCAL parallel_tuple_cost = 0",
+    "SET LOCAL enable_hashjoin = off",
+    "SET LOCAL enable_mergejoin = off",
+    "SET LOCAL jit = off",
 )
 
 
 def run(table) -> None:
-    print(f"Re-geotag: {SLICE:,} stored petitions into the current boundaries…", flush=True)
     url = data.national()  # with the 1,000,000 petitions
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
+        located = _points()
         generation = db.session.execute(text("SELECT id FROM generations WHERE is_current")).scalar_one()
-        portal_rows, portal_s = _timed(lambda: regeotag(generation, open_only=False))
-        raw_rows, raw_s = _timed(lambda: db.session.execute(RAW_JOIN, {"g": generation}).rowcount)
-    portal, raw = portal_rows / portal_s, raw_rows / raw_s
+        print(f"Re-geotag: all {located:,} located petitions into the current boundaries…", flush=True)
+        floor_rows, floor_s = _floor(generation)
+        started = time.perf_counter()
+        moved = regeotag(generation, open_only=False)
+        portal_s = time.perf_counter() - started
+        db.session.rollback()
+        floor_again, floor_again_s = _floor(generation)  # the machine is noisy: the floor before and after
+    floor_s = min(floor_s, floor_again_s)
+    print(
+        f"  floor: {floor_rows:,} points placed in {floor_s:.2f} s; portal: {located:,} placed, {moved:,} moved, "
+        f"in {portal_s:.2f} s",
+        flush=True,
+    )
+    portal, floor = located / portal_s, floor_rows / floor_s
     table.add(
-        f"re-geotag {portal_rows:,} petitions (portal path)",
+        f"re-geotag all {located:,} petitions ({moved:,} moved), portal path; {portal_s:.1f} s vs {floor_s:.1f} s",
         portal,
         "rows/s",
-        baseline=raw,
-        goal="≥ 0.7 of the raw join",
-        met=portal >= 0.7 * raw,
+        baseline=floor,
+        goal="≥ 0.5 of the set-based placement",
+        met=portal >= 0.5 * floor,
     )
 
 
-def _timed(update) -> tuple[int, float]:
-    db.session.execute(
-        text(
-            "UPDATE petitions SET village_id = NULL WHERE id IN (SELECT id FROM petitions WHERE location IS NOT NULL "
-            "ORDER BY id LIMIT :n)"
-        ),
-        {"n": SLICE},
-    )
+def _floor(generation: int) -> tuple[int, float]:
+    for statement in PARALLEL:
+        db.session.execute(text(statement))
+    plan = "\n".join(db.session.execute(text(f"EXPLAIN {FLOOR.text}"), {"g": generation}).scalars())
     started = time.perf_counter()
-    rows = update()
+    rows = db.session.execute(FLOOR, {"g": generation}).scalar_one()
     seconds = time.perf_counter() - started
     db.session.rollback()
+    if "Parallel" not in plan or "Nested Loop" not in plan:
+        print(f"  (the floor's plan is not the parallel nested loop)\n{plan}", flush=True)
     return rows, seconds
+
+
+def _points() -> int:
+    """The petitions' points in geohash order, with a GiST index (prepared once); return how many."""
+    located = db.session.execute(text("SELECT count(*) FROM petitions WHERE location IS NOT NULL")).scalar_one()
+    exists = db.session.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": POINTS}).scalar_one()
+    if exists and db.session.execute(text(f"SELECT count(*) FROM {POINTS}")).scalar_one() == located:
+        return located
+    print("  preparing the points in geohash order (once)…", flush=True)
+    db.session.execute(text(f"DROP TABLE IF EXISTS {POINTS}"))
+    db.session.execute(
+        text(
+            f"""CREATE TABLE {POINTS} AS SELECT id, location FROM petitions WHERE location IS NOT NULL
+                ORDER BY ST_GeoHash(location)"""
+        )
+    )
+    db.session.execute(text(f"CREATE INDEX {POINTS}_location ON {POINTS} USING gist (location)"))
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM (ANALYZE) {POINTS}"))
+    return located
