@@ -422,3 +422,9 @@ def test_similar_petitions_are_found_and_measured_from_their_public_point_only(c
     # ~250 m beyond the exact point, ~390 m from the label point: out, so the exact point cannot be traced.
     beyond = f"lat={lat + 0.0015}&lon={lon + 0.0017}"
     assert client.get(f"/api/v1/petitions/similar?{beyond}&category=roads").json["petitions"] == []
+
+
+def test_the_status_page_is_kept_by_no_cache_and_its_address_sent_to_no_one(client, world):
+    page = client.get(f"/petitions/{world['published'].display_code}")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "same-origin"

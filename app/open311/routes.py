@@ -167,7 +167,7 @@ def request_list(fmt: str):
     """Petitions this reader may see by public ids, service codes, dates and status; 90 days and 1,000 at most."""
     partner = request_partner()
     petitions = open311.find(_request_query(request.args), partner)
-    return render(fmt, _as_requests(petitions, partner), "service_requests", "request")
+    return render(fmt, _as_requests(petitions), "service_requests", "request")
 
 
 @bp.get(f"/v2/requests/<service_request_id>.{FMT}")
@@ -175,7 +175,7 @@ def request_detail(service_request_id: str, fmt: str):
     """One petition, as a list of one."""
     partner = request_partner()
     petition = _petition_or_404(service_request_id, partner)
-    return render(fmt, _as_requests([petition], partner), "service_requests", "request")
+    return render(fmt, _as_requests([petition]), "service_requests", "request")
 
 
 @bp.get(f"/v2/tokens/<token>.{FMT}")
@@ -277,7 +277,7 @@ def _w3c(moment: datetime | None) -> str | None:
     return moment.astimezone(VIETNAM).isoformat(timespec="seconds") if moment else None
 
 
-def _as_requests(petitions: list[Petition], partner=None) -> list[dict]:
+def _as_requests(petitions: list[Petition]) -> list[dict]:
     names = open311.service_names()
     inboxes = open311.areas_by_id(p.assigned_area_id for p in petitions)
     return [_as_request(p, names, inboxes) for p in petitions]

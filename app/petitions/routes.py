@@ -47,7 +47,7 @@ def _render_form(form: PetitionForm, banner: str | None) -> str:
 
 
 def _no_store(html: str, status: int):
-    """The form is never cached: each load carries a fresh idempotency key."""
+    """A page no cache may keep: the form (each load carries a fresh idempotency key), the status page."""
     response = current_app.make_response((html, status))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -162,11 +162,13 @@ def status(code: str):
 
 
 def _secret_page(html: str, status: int = 200):
-    """A page whose address holds the tracking code: kept by no cache, its address sent to no one."""
-    response = current_app.make_response((html, status))
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    """A page whose address holds the tracking code: kept by no cache.
+
+    Its address never reaches another site: the portal's Referrer-Policy is
+    same-origin (app/security_headers.py). Not no-referrer: the page's own
+    rating form must keep its Referer, which CSRF checks over HTTPS.
+    """
+    return _no_store(html, status)
 
 
 @bp.post("/petitions/<code>/rating")

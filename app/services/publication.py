@@ -43,17 +43,19 @@ def publishable_by_default(category: str) -> bool:
 
 def public_point(petition: Petition) -> tuple[float, float] | None:
     """(lon, lat) the public may see: the village's label point, else the point rounded to ~100 m."""
-    for area in (petition.village,):
-        if area is not None and area.label_point is not None:
-            point = to_shape(area.label_point)
-            return round(point.x, 5), round(point.y, 5)
+    if petition.village is not None and petition.village.label_point is not None:
+        return _label(petition.village)
     if petition.location is not None:
         point = to_shape(petition.location)
         return round(point.x, COARSE_DIGITS), round(point.y, COARSE_DIGITS)
     if petition.commune is not None and petition.commune.label_point is not None:
-        point = to_shape(petition.commune.label_point)
-        return round(point.x, 5), round(point.y, 5)
+        return _label(petition.commune)
     return None
+
+
+def _label(area) -> tuple[float, float]:
+    point = to_shape(area.label_point)
+    return round(point.x, 5), round(point.y, 5)
 
 
 def public_photos(petition: Petition) -> list[PetitionPhoto]:
