@@ -114,9 +114,10 @@ def _generation(name: str, make_current: bool, description: str) -> int:
         ).scalar_one()
     has_current = session.execute(text("SELECT count(*) FROM generations WHERE is_current")).scalar_one()
     if make_current or not has_current:
-        session.execute(
-            text("UPDATE generations SET is_current = (id = :g) WHERE is_current OR id = :g"), {"g": gen_id}
-        )
+        # Two statements: the unique index on the one current generation is checked row by row, so
+        # one UPDATE flipping both rows fails whenever it reaches the new row first.
+        session.execute(text("UPDATE generations SET is_current = false WHERE is_current AND id <> :g"), {"g": gen_id})
+        session.execute(text("UPDATE generations SET is_current = true WHERE id = :g"), {"g": gen_id})
     return gen_id
 
 
