@@ -43,7 +43,7 @@ def csrf_token(client, path: str = "/petitions/new") -> str:
 
 
 def petition_fields(**overrides) -> dict:
-    """A complete, valid petition form, anonymous, placed by nothing yet."""
+    """A complete, valid petition form, anonymous, placed in the slice's province only (province=None: nowhere)."""
     import uuid
 
     fields = {
@@ -51,6 +51,7 @@ def petition_fields(**overrides) -> dict:
         "title": "Đường làng ngập nước",
         "body": "Đoạn đường qua thôn ngập sâu mỗi khi mưa, trẻ em không đi học được.",
         "category": "roads",
+        "province": "46",
         "anonymous": "y",
         "consent": "y",
         "action": "submit",

@@ -100,6 +100,7 @@ def test_a_title_with_markup_stays_text_in_a_real_browser(phone, live_server):
     page = phone
     page.goto(f"{base}/petitions/new")
     fill_the_problem(page, "<img src=x onerror=alert(1)>")
+    page.select_option("#province", "46")
     page.check("#anonymous-y")
     page.check("#consent")
     page.click("#submit")

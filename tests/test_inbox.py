@@ -140,6 +140,41 @@ def test_an_officer_files_a_petition_for_a_citizen_with_the_channel(client, comm
     assert (first.action, first.actor_id, first.data["channel"]) == ("received", commune["officer"].id, "voter_meeting")
 
 
+def officer_files(client, **fields):
+    token = csrf_token(client, "/officer/petitions/new")
+    data = {
+        "csrf_token": token,
+        "idempotency_key": "7c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",
+        "channel": "hotline",
+        "title": "Cử tri báo cầu hỏng",
+        "body": "Cây cầu tạm đã xuống cấp nguy hiểm.",
+        "category": "roads",
+        "anonymous": "y",
+        "consent": "y",
+        "action": "submit",
+        **fields,
+    }
+    return client.post("/officer/petitions/new", data=data)
+
+
+def test_an_officer_filing_without_a_place_files_it_in_their_own_commune(client, commune):
+    log_in(client, commune["officer"])
+    assert "Không chọn nơi thì kiến nghị thuộc" in client.get("/officer/petitions/new").get_data(as_text=True)
+    assert officer_files(client).status_code == 303
+    petition = db.session.scalars(select(Petition).where(Petition.title == "Cử tri báo cầu hỏng")).one()
+    assert (petition.commune.code, petition.geotag_method) == (commune["code"], "chosen")
+    assert petition.assigned_area_id == petition.commune_id
+
+
+def test_central_staff_filing_for_a_citizen_must_pick_a_place(client, app_ctx):
+    log_in(client, officer("central"))
+    refused = officer_files(client)
+    assert refused.status_code == 422
+    assert "Hãy cho biết nơi xảy ra" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(Petition.id)) is None
+    assert officer_files(client, province="46").status_code == 303
+
+
 def test_demo_accounts_can_log_in(runner, client):
     from app.geodata.importer import import_features
     from tests.factories import mini_geography

@@ -347,6 +347,8 @@ def test_a_key_in_the_query_string_or_the_body_is_refused(client, partner, commu
         ({"address_id": None, "lat": "abc", "long": "105"}, 400, "phải là số"),
         ({"address_id": None, "lat": "16.4"}, 400, "(long)"),
         ({"address_id": None}, 400, "address_id"),
+        ({"address_id": None, "address_string": "Ngõ 5, đường Lê Lợi"}, 400, "address_string bằng chữ"),
+        ({"address_id": None, "lat": "12.0", "long": "113.0"}, 400, "không thuộc xã, phường nào"),  # at sea
         ({"address_id": "99999"}, 400, "address_id"),
         ({"phone": "12345"}, 400, "phone"),
         ({"first_name": "A" * 121}, 400, "first_name"),
@@ -356,6 +358,24 @@ def test_what_the_spec_and_the_form_refuse(client, partner, commune, fields, sta
     _, key = partner
     response = post(client, key, **{"address_id": commune, **fields})
     assert_errors(response, status, contains=says)
+    assert open311_count() == 0
+
+
+def test_a_point_at_sea_is_placed_by_the_area_code_sent_with_it(client, partner):
+    _, key = partner
+    petition = filed_by(post(client, key, lat="12.0", long="113.0", address_id="46"))
+    assert (petition.geotag_method, petition.province.code, petition.assigned_area_id) == (
+        "chosen",
+        "46",
+        petition.province_id,
+    )
+
+
+def test_a_request_with_no_location_is_refused_in_the_spec_s_xml_form(client, partner):
+    _, key = partner
+    response = post(client, key, "xml", address_string="Ngõ 5, đường Lê Lợi")
+    [description] = assert_errors(response, 400, "xml")
+    assert "lat, long" in description and "address_id" in description
     assert open311_count() == 0
 
 

@@ -178,9 +178,73 @@ def test_a_point_outside_the_picked_commune_is_flagged(client, village):
     assert petition.commune.code == village.commune and petition.geotag_disagrees is True
 
 
-def test_a_petition_with_no_place_is_still_accepted_unlocated(client):
-    assert submit_petition(client).status_code == 303
-    assert only_petition().geotag_method == "unlocated"
+NO_PLACE = "Hãy cho biết nơi xảy ra: chọn tỉnh, thành phố (và xã, thôn nếu biết) ở danh sách"
+
+
+def test_a_petition_with_no_place_is_refused_beside_the_place_pickers_and_the_text_kept(client):
+    response = submit_petition(client, province=None, body="Nội dung của tôi vẫn còn khi chưa chọn nơi.")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert db.session.scalar(select(Petition.id)) is None
+    # the message stands in the province picker's own field, which is marked invalid
+    province_field = re.search(r'<div class="field has-error">\s*<label for="province".*?</div>', html, re.S).group(0)
+    assert NO_PLACE in province_field and 'aria-invalid="true"' in province_field
+    assert "Nội dung của tôi vẫn còn khi chưa chọn nơi." in html
+    assert 'value="Đường làng ngập nước"' in html
+
+
+def test_a_petition_with_no_place_is_refused_in_json_and_in_english(client):
+    response = submit_petition(client, headers=JSON, province=None)
+    assert response.status_code == 422
+    assert response.json["errors"] == {"province": [NO_PLACE + ", hoặc dùng vị trí hiện tại, hoặc chọn trên bản đồ."]}
+    client.get("/petitions/new?lang=en")  # the language is remembered in a cookie
+    english = submit_petition(client, headers=JSON, province=None)
+    assert english.status_code == 422
+    assert english.json["errors"]["province"][0].startswith("Tell us where it happens")
+    assert db.session.scalar(select(Petition.id)) is None
+
+
+def test_an_unknown_province_code_is_no_place(client):
+    response = submit_petition(client, headers=JSON, province="98")
+    assert response.status_code == 422 and NO_PLACE in response.json["errors"]["province"][0]
+
+
+def test_a_province_alone_is_a_place_and_its_petition_waits_in_the_province_s_queue(client):
+    assert submit_petition(client, province="46").status_code == 303
+    petition = only_petition()
+    assert (petition.geotag_method, petition.province.code, petition.commune, petition.village) == (
+        "chosen",
+        "46",
+        None,
+        None,
+    )
+    assert petition.assigned_area_id == petition.province_id == petition.assigned_province_id
+
+
+def test_a_point_in_no_commune_needs_a_province(client):
+    at_sea = {"lat": "12.0", "lon": "113.0", "location_source": "map"}  # inside the national extent, far from land
+    refused = submit_petition(client, headers=JSON, province=None, **at_sea)
+    assert refused.status_code == 422
+    assert refused.json["errors"]["province"] == [
+        "Vị trí đã chọn không thuộc xã, phường nào; hãy chọn tỉnh, thành phố (và xã, thôn nếu biết) ở danh sách."
+    ]
+    assert db.session.scalar(select(Petition.id)) is None
+    accepted = submit_petition(client, headers=JSON, province="46", **at_sea)
+    assert accepted.status_code == 201 and accepted.json["province"]["code"] == "46"
+
+
+def test_a_point_alone_is_a_place(client, village):
+    response = submit_petition(client, headers=JSON, province=None, lat=str(village.lat), lon=str(village.lon))
+    assert response.status_code == 201 and response.json["commune"]["code"] == village.commune
+
+
+def test_the_service_refuses_a_submission_with_no_place_whatever_the_adapter(app_ctx):
+    from app.services.petitions import NoPlace, Submission, submit
+
+    with pytest.raises(NoPlace) as refused:
+        submit(Submission(title="Đèn hỏng", body="Đèn đường hỏng nhiều tháng.", category="roads"))
+    assert refused.value.reason == "missing"
+    assert db.session.scalar(select(Petition.id)) is None
 
 
 def test_submitting_redirects_to_the_status_page_with_a_readable_code(client, village):
@@ -283,8 +347,8 @@ def test_with_the_database_down_the_citizen_gets_a_clear_page_and_keeps_the_text
 
 def test_a_photo_with_gps_places_the_petition_and_loses_its_exif(app, client, village):
     photo = jpeg(size=(800, 600), gps=(village.lat, village.lon))
-    response = submit_petition(client, headers=JSON, photos=[(io.BytesIO(photo), "IMG_0001.jpg")])
-    assert response.status_code == 201
+    response = submit_petition(client, headers=JSON, province=None, photos=[(io.BytesIO(photo), "IMG_0001.jpg")])
+    assert response.status_code == 201  # the photo's position is the petition's place
     petition = only_petition()
     assert (petition.location_source, petition.village.code) == ("exif", village.code)
     run_jobs(app)

@@ -103,3 +103,11 @@ class ActionForm(FlaskForm):
 
 class FileForCitizenForm(PetitionForm):
     channel = SelectField(_l("Kênh tiếp nhận"), choices=CHANNELS)
+
+    def __init__(self, *args, home_area=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.home_area = home_area  # the officer's commune or province: the place when none is picked
+
+    def chosen_code(self) -> str | None:
+        """The place picked, else the officer's own area (central staff have none: they pick one)."""
+        return super().chosen_code() or (self.home_area.code if self.home_area is not None else None)

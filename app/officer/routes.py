@@ -142,7 +142,7 @@ def act(petition_id: int):
 @bp.route("/petitions/new", methods=["GET", "POST"])
 def file_for_citizen():
     """File a petition on a citizen's behalf (hotline, paper, voter meeting)."""
-    form = FileForCitizenForm(categories=categories.choices())
+    form = FileForCitizenForm(categories=categories.choices(), home_area=current_user.area)
     picking = request.form.get("action") == "pick"
     if not picking and form.validate_on_submit():
         submission = form.to_submission(channel=form.channel.data)

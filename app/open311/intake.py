@@ -1,9 +1,12 @@
 """A partner's POST requests.{json,xml} → the Submission every petition becomes.
 
-The rules are the web form's (app/petitions/forms.py): the description is
-the petition's body (10–5,000 characters), its first line the title (5–150
-characters, cut at a word); a Vietnamese mobile number in the web form's
-format; a point in Vietnam (parse_point) and/or an area of the hierarchy.
+The rules are the web form's (the limits and the place rule of
+app/services/petitions.py): the description is the petition's body (10–5,000
+characters), its first line the title (5–150 characters, cut at a word); a
+Vietnamese mobile number in the web form's format; a location, as the spec
+requires one — a point in Vietnam (parse_point) that lies in a commune,
+and/or an area of the hierarchy (address_id). A free-text address_string
+travels with the text but places nothing (the portal has no geocoder).
 The spec's field names: service_code, lat, long, address_string,
 address_id, description, first_name, last_name, phone, email, media_url.
 """
@@ -20,11 +23,16 @@ from app.petitions.forms import normalize_phone
 from app.queries.areas import area_by_code
 from app.services import categories
 from app.services.geotag import InvalidPoint, parse_point
-from app.services.petitions import Submission
+from app.services.petitions import BODY_MAX, BODY_MIN, NAME_MAX, TITLE_MAX, TITLE_MIN, NoPlace, Submission, check_place
 
-BODY_MIN, BODY_MAX = 10, 5000
-TITLE_MIN, TITLE_MAX = 5, 150
-NAME_MAX = 120
+NEEDS_LOCATION = "Cần vị trí: vĩ độ và kinh độ (lat, long) hoặc mã địa bàn (address_id: mã tỉnh, xã hoặc thôn)."
+TEXT_ADDRESS = (
+    " Một address_string bằng chữ không định vị được (cổng không tra cứu địa chỉ): gửi kèm lat, long hoặc address_id."
+)
+OUTSIDE = (
+    "Vị trí (lat, long) không thuộc xã, phường nào của Việt Nam; "
+    "gửi kèm mã địa bàn (address_id: mã tỉnh, xã hoặc thôn)."
+)
 # The partner's own idempotency key, stored as "p<partner id>:<key>" (64 characters at most).
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,50}")
 AREA_CODE = re.compile(r"\d{2,12}")
@@ -65,14 +73,22 @@ def read(form: MultiDict, partner: Partner, idempotency_header: str | None) -> S
     address_string = field("address_string")
     if not address_id and AREA_CODE.fullmatch(address_string):
         address_id = address_string  # an area code given as the address
+    unknown_area = False
     if address_id:
         area = area_by_code(address_id) if AREA_CODE.fullmatch(address_id) else None
         if area is None:
             problems.append(f"Không có địa bàn mã «{address_id[:40]}» (address_id: mã tỉnh, xã hoặc thôn).")
+            unknown_area = True
         else:
             chosen_code = area.code
-    elif lon is None and not bad_point:
-        problems.append("Cần vị trí: vĩ độ và kinh độ (lat, long) hoặc mã địa bàn (address_id: mã tỉnh, xã hoặc thôn).")
+    if not (bad_point or unknown_area):  # else the location's own message says what is wrong
+        try:
+            check_place((lon, lat) if lon is not None else None, chosen_code)
+        except NoPlace as missing:
+            if missing.reason == "outside":
+                problems.append(OUTSIDE)
+            else:
+                problems.append(NEEDS_LOCATION + (TEXT_ADDRESS if address_string else ""))
 
     description = field("description")
     title = ""

@@ -16,12 +16,23 @@ from app.extensions import db
 from app.queries.areas import area_by_code
 from app.services import areas, photos
 from app.services.geotag import InvalidPoint, parse_point
-from app.services.petitions import PhotoUpload, Submission
+from app.services.petitions import (
+    BODY_MAX,
+    BODY_MIN,
+    MAX_PHOTOS,
+    NAME_MAX,
+    TITLE_MAX,
+    TITLE_MIN,
+    NoPlace,
+    PhotoUpload,
+    Submission,
+    check_place,
+    photo_location,
+)
 
 # Vietnamese mobile numbers: 0 or +84, then a mobile prefix 3, 5, 7, 8 or 9
 # and eight digits ("0912 345 678", "+84 912-345-678").
 MOBILE = re.compile(r"^(?:0|\+?84)([35789]\d{8})$")
-MAX_PHOTOS = 5
 
 
 def normalize_phone(raw: str) -> str | None:
@@ -34,13 +45,16 @@ class PetitionForm(FlaskForm):
     idempotency_key = HiddenField()
     title = StringField(
         _l("Tiêu đề"),
-        validators=[DataRequired(_l("Hãy viết tiêu đề.")), Length(5, 150, _l("Tiêu đề dài từ 5 đến 150 ký tự."))],
+        validators=[
+            DataRequired(_l("Hãy viết tiêu đề.")),
+            Length(TITLE_MIN, TITLE_MAX, _l("Tiêu đề dài từ 5 đến 150 ký tự.")),
+        ],
     )
     body = TextAreaField(
         _l("Nội dung kiến nghị, phản ánh"),
         validators=[
             DataRequired(_l("Hãy viết nội dung.")),
-            Length(10, 5000, _l("Nội dung dài từ 10 đến 5.000 ký tự.")),
+            Length(BODY_MIN, BODY_MAX, _l("Nội dung dài từ 10 đến 5.000 ký tự.")),
         ],
     )
     category = SelectField(_l("Lĩnh vực"), validators=[DataRequired(_l("Hãy chọn lĩnh vực."))], validate_choice=False)
@@ -58,7 +72,7 @@ class PetitionForm(FlaskForm):
         default="n",
         validators=[DataRequired(_l("Hãy chọn một cách."))],
     )
-    name = StringField(_l("Họ và tên"), validators=[Length(max=120, message=_l("Họ tên quá dài."))])
+    name = StringField(_l("Họ và tên"), validators=[Length(max=NAME_MAX, message=_l("Họ tên quá dài."))])
     phone = StringField(_l("Số điện thoại di động"))
     publish = RadioField(
         _l("Công khai kiến nghị"),
@@ -82,6 +96,21 @@ class PetitionForm(FlaskForm):
             self.idempotency_key.data = uuid.uuid4().hex
         self._point = None
         self._photos: list[PhotoUpload] = []
+
+    def validate(self, extra_validators=None) -> bool:
+        """Check every field, then the place rule (app/services/petitions.py), its message by the province picker."""
+        valid = super().validate(extra_validators)
+        if self.lat.errors or self.photos.errors:
+            return valid  # a point that is no place in Vietnam, or an unreadable photo, has its own message
+        photo = photo_location(self._photos)
+        try:
+            check_place(self._point or (photo[:2] if photo else None), self.chosen_code())
+        except NoPlace as missing:
+            self.province.errors = [*self.province.errors, missing.message]
+            return False
+        except OperationalError:
+            db.session.rollback()  # the database is down: submitting says so, and keeps the text
+        return valid
 
     def validate_category(self, field):
         if field.data not in self.category_codes:

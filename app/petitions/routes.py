@@ -98,6 +98,11 @@ def create():  # rate limited: see app/limits.py
         return _unavailable(form)
     except petition_service.KeyReused:
         return _key_reused(form)
+    except petition_service.NoPlace as missing:  # checked by the form already, unless the database was away then
+        form.province.errors = [missing.message]
+        if wants_json():
+            return jsonify({"errors": {"province": form.province.errors}}), 422
+        return _form_page(form, 422)
     if wants_json():
         return jsonify(_receipt(result)), 201 if result.created else 200
     return redirect(url_for(".status", code=result.display_code, new=1), 303)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from app.services.petitions import NoPlace
+
 
 def form_script_texts() -> dict[str, str]:
     return {
+        "no_place": str(NoPlace.MESSAGES["missing"]),  # the place rule's own words, checked before sending
+        "no_place_point": str(NoPlace.MESSAGES["outside"]),
         "unlocated": _("Vị trí này chưa xác định được thôn, xã; hãy chọn ở danh sách dưới."),
         "fallback": _("Hãy chọn tỉnh, xã, thôn ở danh sách dưới hoặc chọn trên bản đồ."),
         "areas_failed": _("Không tải được danh sách địa bàn."),
@@ -76,4 +80,8 @@ def form_script_texts() -> dict[str, str]:
             "hãy sửa rồi gửi lại. "
         ),
         "draft_restored": _("Đã khôi phục nội dung bạn nhập lần trước trên máy này."),
+        "stored_refused_waiting": _(
+            "Kiến nghị “{title}” bạn lưu trên máy lúc mất mạng chưa được nhận. Nó sẽ được đưa lại vào biểu mẫu "
+            "để bạn sửa sau khi bạn gửi kiến nghị đang viết. "
+        ),
     }

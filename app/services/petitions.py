@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Petition, PetitionPhoto
+from app.models import Area, Petition, PetitionPhoto
 from app.models.petition import format_code
 from app.queries.areas import area_by_code
 from app.queries.duplicates import similar_nearby_ids, similar_open_petitions
-from app.queries.geotag import AreaRef, Placed, insert_placed_petition
+from app.queries.geotag import AreaRef, Placed, insert_placed_petition, place
 from app.services import deadlines, outbox, publication, workflow
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.photos import CheckedPhoto
@@ -30,6 +31,54 @@ from app.storage import current_storage
 # of 10 million petitions takes ~260,000 tries, far beyond the rate limits.
 ALPHABET = "23456789ACDEGHKMNPRTUVXY"
 CODE_LENGTH = 9
+
+# The limits of a petition, whichever way it arrives (the web form, an officer
+# filing for a citizen, Open311): each adapter words its own messages.
+TITLE_MIN, TITLE_MAX = 5, 150
+BODY_MIN, BODY_MAX = 10, 5000
+NAME_MAX = 120
+MAX_PHOTOS = 5
+
+
+class NoPlace(ValueError):
+    """A petition that names no place it can be handled in (see check_place)."""
+
+    MESSAGES = {
+        "missing": _l(
+            "Hãy cho biết nơi xảy ra: chọn tỉnh, thành phố (và xã, thôn nếu biết) ở danh sách, "
+            "hoặc dùng vị trí hiện tại, hoặc chọn trên bản đồ."
+        ),
+        "outside": _l(
+            "Vị trí đã chọn không thuộc xã, phường nào; hãy chọn tỉnh, thành phố (và xã, thôn nếu biết) ở danh sách."
+        ),
+    }
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason  # missing: neither a point nor an area; outside: a point in no commune
+
+    @property
+    def message(self) -> str:
+        return str(self.MESSAGES[self.reason])
+
+
+def check_place(point: tuple[float, float] | None, chosen_code: str | None) -> Area | None:
+    """The place rule: a petition needs at least a province to be handled in; NoPlace if it has none.
+
+    An area of the current boundaries picked by hand (a province at least) is
+    enough, and is returned; else a point (lon, lat) in Vietnam — given, or
+    where a photo was taken — that geotagging places in a commune (a point at
+    sea or across a border, far from every commune, is not: its petition
+    would reach no commune's or province's inbox, only central staff).
+    """
+    chosen = area_by_code(chosen_code) if chosen_code else None
+    if chosen is not None:
+        return chosen
+    if point is None:
+        raise NoPlace("missing")
+    if place(point[0], point[1], None, current_app.config["GEOTAG_NEAR_M"]).province is None:
+        raise NoPlace("outside")
+    return None
 
 
 @dataclass
@@ -134,11 +183,12 @@ def submit(sub: Submission) -> Submitted:
     The row is committed before any follow-up work is handed to Redis/RQ; the
     follow-up work is committed with it (the outbox), so nothing is lost if
     Redis is down. A second submission with the same idempotency key returns
-    the first petition.
+    the first petition. NoPlace for a submission without a place (check_place).
     """
     lon, lat, source = sub.lon, sub.lat, sub.location_source
     if lon is None or lat is None:
-        lon, lat, source = _photo_location(sub.photos) or (None, None, None)
+        lon, lat, source = photo_location(sub.photos) or (None, None, None)
+    chosen = check_place((lon, lat) if lon is not None else None, sub.chosen_code)
 
     store = current_storage()
     incoming = []
@@ -147,7 +197,6 @@ def submit(sub: Submission) -> Submitted:
         store.put(key, photo.data)
         incoming.append(key)
 
-    chosen = area_by_code(sub.chosen_code) if sub.chosen_code else None
     values = {
         "idempotency_key": sub.idempotency_key,
         "channel": sub.channel,
@@ -212,7 +261,8 @@ def _placed(petition: Petition) -> Placed:
     )
 
 
-def _photo_location(photos: list[PhotoUpload]) -> tuple[float, float, str] | None:
+def photo_location(photos: list[PhotoUpload]) -> tuple[float, float, str] | None:
+    """(lon, lat, "exif") where the first photo with a position in Vietnam was taken, or None."""
     for photo in photos:
         if photo.checked.location:
             lon, lat = photo.checked.location

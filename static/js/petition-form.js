@@ -93,6 +93,7 @@
     navigator.serviceWorker.register(D.swUrl, { scope: '/', updateViaCache: 'none' }).catch(() => {});
     navigator.serviceWorker.addEventListener('message', (e) => {
       if (e.data && e.data.type === 'petition-sent') showSent();
+      if (e.data && e.data.type === 'petition-refused') showRefused();
     });
   }
 
@@ -101,6 +102,7 @@
   const placeholders = levels.map((s) => (s.options[0] && !s.options[0].value ? s.options[0].text : '—'));
   const areaCache = {};
   let placeSeq = 0;   // bumped by every new place: late answers for an older one are dropped
+  let pointInNoCommune = false;   // the server located the point in no commune (at sea, across a border)
   let searchSeq = 0;
   if (levels[1].length > 1) levels[1].dataset.parent = levels[0].value;
   if (levels[2].length > 1) levels[2].dataset.parent = levels[1].value;
@@ -217,6 +219,7 @@
 
   function clearPoint() {
     [el.lat, el.lon, el.acc, el.src].forEach((x) => { x.value = ''; });
+    pointInNoCommune = false;
     el.similar.hidden = true;
     placeMarker(false);
   }
@@ -224,6 +227,7 @@
   /* Ask the server for the village/commune/province; apply: set the pickers too. */
   async function locate(prefix, apply) {
     const seq = ++placeSeq;
+    pointInNoCommune = false;
     say(prefix + t('locating'));
     let r;
     try { r = await getJSON(D.locateUrl, { lat: el.lat.value, lon: el.lon.value }); } catch (e) {
@@ -236,7 +240,10 @@
       if (r.status === 400) clearPoint();
       return say(prefix + ((d.error && d.error.message) || UNLOCATED));
     }
-    if (d.method === 'unlocated' || !(d.commune || d.province)) return say(prefix + UNLOCATED);
+    if (d.method === 'unlocated' || !(d.commune || d.province)) {
+      pointInNoCommune = true;
+      return say(prefix + UNLOCATED);
+    }
     let text = [d.village, d.commune, d.province].filter(Boolean).map(label).join(', ');
     if (d.method === 'nearest' && d.distance_m) text += t('nearest', { distance: dist(d.distance_m) });
     if (!d.village) text += t('choose_village');
@@ -613,8 +620,19 @@
     };
   }
 
+  /* The place rule (app/services/petitions.py check_place): a province picked, or a point in a commune.
+     Checked here too, so that a petition kept offline is not refused later for it. */
+  function placeMissing() {
+    if (levels[0].value) return false;
+    return !el.lat.value || pointInNoCommune;
+  }
+
   async function submit() {
     clearErrors();
+    if (placeMissing()) {
+      showErrors({ province: [el.lat.value ? t('no_place_point') : t('no_place')] });
+      return;
+    }
     status(el.photos.files && el.photos.files.length ? t('sending_with_photos') : t('sending_petition'));
     const rec = await buildRecord();
     const r = await Outbox.send(rec);
@@ -749,11 +767,18 @@
     }
   }
 
-  /* A stored petition the server refused (422): back into an empty form, with its errors. */
+  /* A stored petition the server refused (422, 400, 409…): back into an empty form, with its errors;
+     while the citizen writes another one, a notice says it waits to be put back. */
+  let refusedNote = null;
   async function restoreRejected(rec) {
-    if (el.title.value || el.body.value) return;
     const v = {};
     rec.fields.forEach((p) => { v[p[0]] = p[1]; });
+    if (refusedNote) refusedNote.remove();
+    refusedNote = null;
+    if (el.title.value || el.body.value) {
+      refusedNote = status(t('stored_refused_waiting', { title: v.title || '' }) + (rec.rejected.message || ''), 'error', true);
+      return;
+    }
     ['title', 'body', 'name', 'phone', 'lat', 'lon', 'accuracy_m', 'location_source'].forEach((id) => { $(id).value = v[id] || ''; });
     if (hasOption(el.category, v.category)) el.category.value = v.category;
     if ($('anonymous-' + v.anonymous)) $('anonymous-' + v.anonymous).checked = true;
@@ -771,6 +796,12 @@
     await Outbox.remove('outbox', rec.idempotency_key).catch(() => {});
     if (rec.rejected.errors) showErrors(rec.rejected.errors);
     status(t('stored_refused') + (rec.rejected.message || ''), 'error', true);
+  }
+
+  /* What the service worker had refused: shown without sending anything again. */
+  async function showRefused() {
+    const refusedRecs = (await Outbox.all('outbox').catch(() => [])).filter((x) => x.rejected);
+    if (refusedRecs.length) await restoreRejected(refusedRecs[0]);
   }
 
   window.addEventListener('online', flushOutbox);

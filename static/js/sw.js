@@ -3,8 +3,10 @@
  *
  * 1. Sends the petitions stored in the IndexedDB outbox (network was down
  *    when the citizen pressed "Gửi") on Background Sync "petition-outbox"
- *    and on a {type: "flush"} message from a page. The code that stores and
- *    sends them is shared with the page: /static/js/outbox.js.
+ *    and on a {type: "flush"} message from a page, and tells open pages what
+ *    arrived ("petition-sent") and what the server refused ("petition-refused":
+ *    the page puts it back into the form with the server's messages). The
+ *    code that stores and sends them is shared with the page: /static/js/outbox.js.
  * 2. Caches the static assets (css, js, Leaflet) on install and serves
  *    /static/ cache-first. Everything else (pages, API, POSTs) goes straight
  *    to the network and is never cached.
@@ -73,9 +75,13 @@ self.addEventListener('fetch', function (event) {
    tries again later (unless this was its last chance). */
 async function flushOutbox(lastChance) {
   var out = await PetitionOutbox.flush();
-  if (out.sent.length) {
+  if (out.sent.length || out.rejected.length) {
     var pages = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-    pages.forEach(function (p) { p.postMessage({ type: 'petition-sent', count: out.sent.length }); });
+    pages.forEach(function (p) {
+      if (out.sent.length) p.postMessage({ type: 'petition-sent', count: out.sent.length });
+      // A refused petition stays in the outbox, marked, until a page puts it back into the form.
+      if (out.rejected.length) p.postMessage({ type: 'petition-refused', count: out.rejected.length });
+    });
   }
   if (out.retry && !lastChance) throw new Error('petition outbox: network still down');
 }
