@@ -1,39 +1,52 @@
 #!/usr/bin/env bash
-# `make run`: install what is missing, start the embedded PostgreSQL and
-# Redis unless DATABASE_URL / REDIS_URL are given, migrate, load the
-# synthetic national geography once, start an RQ worker and serve the portal
-# on http://127.0.0.1:$PORT until Ctrl-C, which stops all it started.
+# `make run`: install what is missing, start the embedded PostgreSQL unless
+# DATABASE_URL is given, migrate, load the synthetic national geography once,
+# then run the portal under supervisord (ops/supervisord.conf): gunicorn on
+# http://127.0.0.1:$PORT, an RQ worker, RQ's scheduler, the outbox sweeper and, unless
+# REDIS_URL is given, the embedded Redis, each restarted when it dies.
+# Ctrl-C stops all it started. After a run that was killed hard, the next one
+# stops what it left behind and reuses its PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/bootstrap.sh
 source ops/services.sh
+source ops/supervise.sh
 
-PORT=${PORT:-5000}
+export PORT=${PORT:-5000} WEB_CONCURRENCY=${WEB_CONCURRENCY:-3} SWEEP_EVERY=${SWEEP_EVERY:-30}
 export FLASK_APP=wsgi
-children=()
+if [ -z "${DATABASE_URL:-}" ]; then
+  embedded_init "${INSTANCE_PATH:-instance}"
+else
+  embedded_paths "${INSTANCE_PATH:-instance}"
+  mkdir -p "$INSTANCE" "$SOCKDIR"
+fi
+export INSTANCE SOCKDIR INSTANCE_PATH=$INSTANCE
+supervise_lock
+supervise_clear_leftovers
+supervise_port_free "$PORT"
+
+supervisord_pid=
 stop_all() {
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP
   echo; echo "Stopping the portal…"
-  for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${children[@]}"; do wait "$pid" 2>/dev/null || true; done
-  embedded_redis_stop
+  if [ -n "$supervisord_pid" ]; then
+    kill -TERM "$supervisord_pid" 2>/dev/null || true
+    wait "$supervisord_pid" 2>/dev/null || true
+  fi
   embedded_pg_stop
 }
-trap stop_all EXIT INT TERM
+trap stop_all EXIT INT TERM HUP
 
 demo=0
-if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
-  embedded_init "${INSTANCE_PATH:-instance}"
-  [ -z "${DATABASE_URL:-}" ] && { embedded_pg_start; demo=1; }
-  [ -z "${REDIS_URL:-}" ] && embedded_redis_start
-fi
+[ -z "${DATABASE_URL:-}" ] && { embedded_pg_start; demo=1; }
+export SUPERVISE_REDIS=false
+[ -z "${REDIS_URL:-}" ] && { embedded_redis_url; SUPERVISE_REDIS=true; }
 
 # The portal refuses to start without a secret key: when none is given, make
 # one once, random and private, in the instance folder (app/config.py reads it).
 if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
-  key_file="${INSTANCE_PATH:-instance}/secret_key"
+  key_file="$INSTANCE/secret_key"
   if [ ! -s "$key_file" ]; then
-    mkdir -p "$(dirname "$key_file")"
     (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))' >"$key_file.new")
     mv "$key_file.new" "$key_file"
     echo "Created a secret key in $key_file"
@@ -41,18 +54,19 @@ if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
 fi
 
 .venv/bin/flask db upgrade
-.venv/bin/flask geodata synth --if-empty
-# Demo accounts only on the embedded default, never on a given database.
-[ "$demo" = 1 ] && .venv/bin/flask officers demo
+# SYNTH_PROVINCE (a province code, e.g. 46) loads that one province only: a quick start.
+.venv/bin/flask geodata synth --if-empty ${SYNTH_PROVINCE:+--province "$SYNTH_PROVINCE"}
+# Demo accounts only on the embedded default, never on a given database
+# (they belong to province 01, which a SYNTH_PROVINCE slice may not hold).
+if [ "$demo" = 1 ] && ! .venv/bin/flask officers demo; then
+  [ -n "${SYNTH_PROVINCE:-}" ] || exit 1
+  echo "No demo accounts: they need province 01, and only province $SYNTH_PROVINCE is loaded."
+fi
 
-export STORAGE_ROOT=${STORAGE_ROOT:-$(realpath -m "${INSTANCE_PATH:-instance}")/storage}
-.venv/bin/rq worker --url "$REDIS_URL" --with-scheduler default &
-children+=($!)
-# Hands over follow-up work that waited while Redis or the worker was down.
-.venv/bin/flask jobs sweep --every 30 &
-children+=($!)
-echo "The portal is at http://127.0.0.1:$PORT (Ctrl-C stops it)"
-.venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers "${WEB_CONCURRENCY:-3}" \
-  --access-logfile - wsgi:app &
-children+=($!)
-wait -n "${children[@]}" || true
+export STORAGE_ROOT=${STORAGE_ROOT:-$INSTANCE/storage}
+echo "The portal is at http://127.0.0.1:$PORT (Ctrl-C stops it; ops/supervisorctl status shows its parts)"
+# In the foreground's process group, so that killing `make run` hard kills it too
+# (its programs then stop by their parent-death signal); fd 9 (the lock) stays here.
+.venv/bin/supervisord -c ops/supervisord.conf $([ "$(id -u)" -eq 0 ] && echo --user=root) 9>&- &
+supervisord_pid=$!
+wait "$supervisord_pid"

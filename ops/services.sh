@@ -3,11 +3,17 @@
 # benchmarks); it sets DATABASE_URL and REDIS_URL for what they start.
 # Both listen on Unix sockets only, in a short folder under /tmp (socket
 # paths are limited to ~100 characters), so they never clash with a port.
+# A cluster left running by a run that was killed hard is found and reused.
+
+# INSTANCE (absolute) and SOCKDIR of an instance folder, without creating them.
+embedded_paths() {
+  INSTANCE=$(realpath -m "${1:?instance folder}")
+  SOCKDIR=/tmp/cmts-$(printf '%s' "$INSTANCE" | sha1sum | cut -c1-10)
+}
 
 embedded_init() {
-  INSTANCE=$(realpath -m "${1:?instance folder}")
+  embedded_paths "$1"
   mkdir -p "$INSTANCE"
-  SOCKDIR=/tmp/cmts-$(printf '%s' "$INSTANCE" | sha1sum | cut -c1-10)
   mkdir -p "$SOCKDIR"
   if [ "$(id -u)" -eq 0 ]; then
     chown postgres: "$SOCKDIR"
@@ -19,21 +25,46 @@ embedded_init() {
   fi
 }
 
+# Is the process $1 alive, with $2 in its command line?
+pid_runs() {
+  [ -n "${1:-}" ] && [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"
+}
+
+_embedded_psql() {
+  "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql" -h "$SOCKDIR" -U postgres -d postgres "$@"
+}
+
 embedded_pg_start() {
-  local data="$INSTANCE/pgdata" db=portal
+  local data="$INSTANCE/pgdata" db=portal pid
   if [ ! -f "$data/PG_VERSION" ]; then
     echo "Creating the private PostgreSQL cluster in $data"
     mkdir -p "$data"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$data"
     ops/pg_ctl initdb -s -D "$data" -o "--auth=trust --username=postgres --encoding=UTF8 --locale=C.UTF-8"
   fi
-  ops/pg_ctl start -s -w -D "$data" -l "$data/server.log" \
-    -o "-c listen_addresses='' -c unix_socket_directories='$SOCKDIR'"
+  pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
+  if pid_runs "$pid" "$data"; then
+    # Left running by an earlier run: reuse it if it answers on its socket, else restart it.
+    if PGCONNECT_TIMEOUT=5 _embedded_psql -tAc 'SELECT 1' >/dev/null 2>&1; then
+      echo "Reusing the private PostgreSQL cluster already running in $data (pid $pid)"
+    else
+      echo "Restarting the private PostgreSQL cluster in $data (pid $pid does not answer on $SOCKDIR)"
+      ops/pg_ctl stop -s -w -m fast -D "$data" 9>&- || ops/pg_ctl stop -s -w -m immediate -D "$data" 9>&-
+      pid=
+    fi
+  elif [ -n "$pid" ]; then
+    # The lock file of a cluster that died: its pid is gone or now another program's.
+    echo "Removing the stale lock file of the private PostgreSQL cluster (pid $pid is not its server)"
+    rm -f "$data/postmaster.pid"
+    pid=
+  fi
+  if [ -z "$pid" ]; then
+    ops/pg_ctl start -s -w -D "$data" -l "$data/server.log" \
+      -o "-c listen_addresses='' -c unix_socket_directories='$SOCKDIR'" 9>&-
+  fi
   EMBEDDED_PG=$data
-  local psql
-  psql=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql
-  if ! "$psql" -h "$SOCKDIR" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
-    "$psql" -q -h "$SOCKDIR" -U postgres -d postgres -c "CREATE DATABASE $db"
+  if ! _embedded_psql -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
+    _embedded_psql -q -c "CREATE DATABASE $db"
   fi
   export DATABASE_URL="postgresql://postgres@/$db?host=$SOCKDIR"
 }
@@ -43,14 +74,30 @@ embedded_pg_stop() {
   EMBEDDED_PG=
 }
 
-embedded_redis_start() {
+# The URL of the embedded Redis, whoever starts it (ops/run.sh has it supervised).
+embedded_redis_url() {
   mkdir -p "$INSTANCE/redis"
+  export REDIS_URL="unix://$SOCKDIR/redis.sock?db=0"
+}
+
+# Stop a Redis of this instance left running (by an earlier run, or started by embedded_redis_start).
+embedded_redis_stop_leftover() {
+  local pid
+  pid=$(cat "$SOCKDIR/redis.pid" 2>/dev/null || true)
+  pid_runs "$pid" redis-server || return 0
+  echo "Stopping the private Redis left running (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do pid_runs "$pid" redis-server || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+embedded_redis_start() {
+  embedded_redis_url
   redis-server --daemonize yes --port 0 --unixsocket "$SOCKDIR/redis.sock" --unixsocketperm 700 \
     --dir "$INSTANCE/redis" --appendonly yes --save "" \
     --pidfile "$SOCKDIR/redis.pid" --logfile "$INSTANCE/redis/redis.log"
   for _ in $(seq 50); do [ -S "$SOCKDIR/redis.sock" ] && break; sleep 0.1; done
   EMBEDDED_REDIS=$SOCKDIR/redis.sock
-  export REDIS_URL="unix://$SOCKDIR/redis.sock?db=0"
 }
 
 embedded_redis_stop() {

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from redis import Redis
 from redis.exceptions import RedisError
+from rq.scheduler import RQScheduler
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
+from app.redis_conn import redis
 from app.services import outbox, reminders
 
 jobs_cli = AppGroup("jobs", help="Background jobs.")
@@ -44,6 +51,37 @@ def sweep(every):
         if not every:
             return
         time.sleep(every)
+
+
+@jobs_cli.command("worker")
+def worker():
+    """Run an RQ worker once Redis answers (the supervisor starts it again when it quits on a Redis error)."""
+    _wait_for_redis()
+    rq = str(Path(sys.executable).with_name("rq"))
+    os.execv(rq, [rq, "worker", "--url", current_app.config["REDIS_URL"], outbox.QUEUE])
+
+
+@jobs_cli.command("scheduler")
+def scheduler():
+    """Run RQ's scheduler (jobs due later, retries) once Redis answers; one holds the lock, others stand by."""
+    _wait_for_redis()
+    RQScheduler([outbox.QUEUE], connection=Redis.from_url(current_app.config["REDIS_URL"])).work()
+
+
+def _wait_for_redis(every: float = 1.0) -> None:
+    """Return once Redis answers, saying so when it had to wait."""
+    waited = False
+    while True:
+        try:
+            redis().ping()
+            break
+        except RedisError:
+            if not waited:
+                click.echo("Redis unavailable; waiting for it.", err=True)
+                waited = True
+            time.sleep(every)
+    if waited:
+        click.echo("Redis is back.", err=True)
 
 
 @jobs_cli.command("remind")
