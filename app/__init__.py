@@ -7,7 +7,19 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import errors, guessing, i18n, limits, params, redis_conn, security_headers, storage
+from app import (
+    errors,
+    guessing,
+    i18n,
+    limits,
+    logs,
+    metrics,
+    params,
+    redis_conn,
+    request_ids,
+    security_headers,
+    storage,
+)
 from app.config import Config, check_secret_key
 from app.extensions import babel, csrf, db, login_manager, migrate
 
@@ -25,6 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUST_PROXY_HOPS"], x_proto=1)
 
     security_headers.init_app(app)  # first: its nonce exists before any other hook may answer
+    request_ids.init_app(app)  # then the request id, the log lines and the clock, before any other hook
+    logs.init_app(app)
+    metrics.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     redis_conn.init_app(app)
@@ -54,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(petitions_bp)
     app.register_blueprint(auth_bp)

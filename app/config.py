@@ -41,7 +41,8 @@ class Config:
         )
         # No ping per checkout (a round trip per request): a dropped connection
         # fails one request with a 503 and the pool replaces it.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
+        # Parameters never in error messages (they would carry citizens' text into the logs).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800, "hide_parameters": True}
         self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         # Geotagging: how far off every commune a point may be and still be
         # placed in the nearest one (GPS drift on a coast or a river).
@@ -103,6 +104,18 @@ class Config:
         self.EXPORT_SYNC_MAX = _int("EXPORT_SYNC_MAX", 20000)
         # A closed petition's contact details are anonymised this many months after it closed.
         self.CONTACT_RETENTION_MONTHS = _int("CONTACT_RETENTION_MONTHS", 24)
+        # Who may read /metrics and the details of /healthz (volume figures): clients from these
+        # networks (comma-separated; empty: none), or any client sending "Authorization: Bearer <METRICS_TOKEN>".
+        self.METRICS_ALLOW_FROM = env.get(
+            "METRICS_ALLOW_FROM", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+        )
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN", "")
+        # Logs: one JSON object a line ("json"), or readable lines ("text"); and from which level.
+        self.LOG_FORMAT = env.get("LOG_FORMAT", "json")
+        self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
+        # /healthz is "degraded" when no RQ worker has sent a heartbeat for this long (an idle
+        # worker beats every worker-ttl − 15 s: 405 s with RQ's default ttl of 420 s).
+        self.HEALTH_WORKER_MAX_AGE_S = _int("HEALTH_WORKER_MAX_AGE_S", 480)
 
 
 def _secret_key_from_file(named: str | None, instance_path: str) -> str | None:

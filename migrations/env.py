@@ -9,9 +9,11 @@ from geoalchemy2 import alembic_helpers
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging, unless the portal's own
+# logging is set up (app/logs.py): then migrations log through it, and the
+# portal's loggers are not switched off.
+if not any(getattr(handler, "portal", False) for handler in logging.getLogger().handlers):
+    fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
 
 

@@ -1,10 +1,9 @@
-"""/api/v1/locate, /api/v1/areas and /healthz, as the form and partners use them."""
+"""/api/v1/locate and /api/v1/areas, as the form and partners use them (/healthz: test_observability.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from app.extensions import db
 from app.geodata.importer import import_features
 from tests.factories import mini_geography
@@ -102,27 +101,6 @@ def test_children_of_an_unknown_parent_is_a_json_404(client, mini):
 def test_search_wildcards_are_taken_literally(client, mini):
     assert client.get("/api/v1/areas?parent=99001&q=%25").json["areas"] == []
     assert client.get("/api/v1/areas?parent=99001&q=_").json["areas"] == []
-
-
-def test_healthz_reports_database_and_redis(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": {"ok": True}, "redis": {"ok": True}}
-
-
-def test_healthz_says_which_service_is_down(app):
-    broken = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-        }
-    )
-    response = broken.test_client().get("/healthz")
-    assert response.status_code == 503
-    assert response.json["status"] == "unavailable"
-    assert response.json["database"] == {"ok": True}
-    assert response.json["redis"]["ok"] is False
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,14 @@ calls a service, marks the outbox row done, and is safe to run twice."""
 
 from __future__ import annotations
 
+import logging
+import time
 from contextlib import contextmanager
 
 from flask import has_app_context
+from rq import get_current_job
 
+from app import request_ids
 from app.extensions import db
 from app.models import Petition, User
 from app.queries.exports import export_rows
@@ -15,21 +19,42 @@ from app.services import aggregates, export_jobs, exports, notices, outbox, peti
 from app.storage import current_storage
 
 _app = None
+log = logging.getLogger("portal.jobs")
 
 
 @contextmanager
 def _app_context():
-    """The worker's app context (or the caller's, when a test runs the job)."""
+    """The worker's app context (or the caller's, when a test runs the job), logged under the causing request's id."""
     global _app
-    if has_app_context():
+    job = get_current_job()
+    with request_ids.bound((job.meta or {}).get("request_id") if job else None):
+        if has_app_context():
+            with _logged(job):
+                yield
+            return
+        if _app is None:
+            from app import create_app
+
+            _app = create_app()
+        with _app.app_context(), _logged(job):
+            yield
+
+
+@contextmanager
+def _logged(job):
+    """A line when the job starts and when it ends (by its name and RQ id: ids only, never its data)."""
+    if job is None:
         yield
         return
-    if _app is None:
-        from app import create_app
-
-        _app = create_app()
-    with _app.app_context():
+    fields = {"job": job.func_name.rpartition(".")[2], "job_id": job.id}
+    log.info("job started", extra=fields)
+    started = time.perf_counter()
+    try:
         yield
+    except Exception as exc:
+        log.warning("job failed", extra={**fields, "error": type(exc).__name__})
+        raise
+    log.info("job done", extra={**fields, "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 
 def process_photo(outbox_id: int, photo_id: int) -> None:

@@ -6,6 +6,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import text
 
+from app import request_ids
 from app.extensions import db
 from app.models import OutboxJob
 from app.redis_conn import redis
@@ -37,10 +38,14 @@ def hand_over(ids: list[int] | None = None, limit: int = 200) -> int:
         {"ids": ids, "limit": limit},
     ).all()
     handed = []
+    # Handed over by the request that caused them, jobs carry its id into their log lines.
+    meta = {"request_id": request_ids.current()} if request_ids.current() else None
     try:
         queue = Queue(QUEUE, connection=redis())
         for row in rows:
-            queue.enqueue(f"app.jobs.tasks.{row.job}", row.id, *row.args, job_id=f"outbox-{row.id}-{row.attempts}")
+            queue.enqueue(
+                f"app.jobs.tasks.{row.job}", row.id, *row.args, job_id=f"outbox-{row.id}-{row.attempts}", meta=meta
+            )
             handed.append(row.id)
     except RedisError:
         pass  # Redis is down: what was not handed over waits for the sweeper
@@ -59,6 +64,19 @@ def mark_done(job_id: int) -> None:
 
 def waiting() -> int:
     return db.session.execute(text("SELECT count(*) FROM job_outbox WHERE done_at IS NULL")).scalar_one()
+
+
+def backlog() -> tuple[int, float | None]:
+    """How many jobs are not done yet, and how many seconds the oldest of them has waited."""
+    row = db.session.execute(
+        text(
+            """SELECT count(*) AS waiting,
+                      extract(epoch FROM now() - (SELECT created_at FROM job_outbox
+                                                  WHERE done_at IS NULL ORDER BY id LIMIT 1)) AS oldest_s
+               FROM job_outbox WHERE done_at IS NULL"""
+        )
+    ).one()
+    return row.waiting, None if row.oldest_s is None else float(row.oldest_s)
 
 
 def schedule(job: str) -> None:

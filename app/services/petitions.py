@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 import uuid
@@ -14,6 +15,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app import metrics
 from app.extensions import db
 from app.models import Area, Petition, PetitionPhoto
 from app.models.petition import format_code
@@ -79,6 +81,9 @@ def check_place(point: tuple[float, float] | None, chosen_code: str | None) -> A
     if place(point[0], point[1], None, current_app.config["GEOTAG_NEAR_M"]).province is None:
         raise NoPlace("outside")
     return None
+
+
+log = logging.getLogger("portal.petitions")
 
 
 @dataclass
@@ -243,6 +248,16 @@ def submit(sub: Submission) -> Submitted:
         db.session.flush()
         jobs.append(outbox.add("process_photo", photo.id))
     db.session.commit()
+    metrics.petition_stored(sub.channel, inserted.placed.method, source)
+    log.info(  # ids and kinds only: never the text, the contact or the tracking code
+        "petition stored",
+        extra={
+            "petition_id": inserted.id,
+            "channel": sub.channel,
+            "geotag": inserted.placed.method,
+            "outbox_ids": [job.id for job in jobs],
+        },
+    )
     outbox.hand_over([job.id for job in jobs])
     return Submitted(inserted.tracking_code, inserted.placed, True, inserted.public_id)
 
