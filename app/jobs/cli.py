@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.redis_conn import redis
-from app.services import outbox, reminders
+from app.services import lost_jobs, outbox, reminders
 
 jobs_cli = AppGroup("jobs", help="Background jobs.")
 
@@ -34,6 +34,9 @@ def sweep(every):
     last_remind = last_anonymise = float("-inf")
     while True:
         try:
+            released = lost_jobs.release_lost()
+            if released:
+                click.echo(f"{released} jobs lost by RQ wait to be handed over again.")
             handed = outbox.hand_over()
             if handed or not every:
                 click.echo(f"Handed {handed} jobs to the queue; {outbox.waiting()} not yet done.")

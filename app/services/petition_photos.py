@@ -10,7 +10,8 @@ from app.storage import current_storage
 
 def process(photo_id: int) -> None:
     """Re-encode a quarantined upload without metadata; safe to run twice."""
-    photo = db.session.get(PetitionPhoto, photo_id)
+    # Locked, so a second run of the job (handed over again) waits for the first and then finds it done.
+    photo = db.session.get(PetitionPhoto, photo_id, with_for_update=True)
     if photo is None or photo.status != "pending":
         return
     store = current_storage()
