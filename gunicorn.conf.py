@@ -17,6 +17,9 @@ import re
 import shutil
 
 access_log_format = '%(t)s "%(m)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+# No control socket: its one default path per user would be shared by every web node of a machine
+# (supervisord, systemd or signals control gunicorn instead).
+control_socket_disable = True
 
 
 def on_starting(server):
