@@ -31,7 +31,8 @@ METHOD_NAMES = [
 ]
 SORTS = [("newest", _l("Mới nhất")), ("urgent", _l("Gấp nhất"))]
 MAX_QUERY = 100  # characters of a text search
-FILTERS = ("status", "category", "village", "since", "until", "overdue", "method", "q", "sort")  # links keep these
+# What the inbox's links keep of the query string.
+FILTERS = ("status", "category", "village", "since", "until", "overdue", "method", "unplaced", "q", "sort")
 
 
 class FilterForm(FlaskForm):
@@ -69,6 +70,7 @@ class FilterForm(FlaskForm):
             until=params.parse_date(args, "until"),
             overdue=params.parse_flag(args, "overdue"),
             method=params.parse_choice(args, "method", [code for code, _ in METHOD_NAMES if code]),
+            unplaced=params.parse_flag(args, "unplaced"),
             q=params.parse_text(args, "q", MAX_QUERY, "query_too_long"),
             sort=params.parse_choice(args, "sort", [code for code, _ in SORTS]) or "newest",
             after=params.parse_text(args, "after", 200),

@@ -37,13 +37,18 @@ def inbox_page():
     form.village.choices = [("", _("— Mọi thôn, tổ dân phố —")), *_village_choices()]
     selection = form.to_filter(request.args)
     result = inbox.page(current_user, selection)
+    tally = inbox.tally(current_user, selection)
+    filters = params.kept(request.args, FILTERS)
     return render_template(
         "officer/inbox.html",
         form=form,
         page=result,
-        counts=inbox.counts(current_user, selection),
+        counts=tally.by_status,
+        unplaced=tally.unplaced,
+        places_petitions=current_user.role != "commune",  # provincial and central staff place the unplaced ones
         selection=selection,
-        filters=params.kept(request.args, FILTERS),
+        filters=filters,
+        all_queue={k: v for k, v in filters.items() if k != "unplaced"},  # the "all" tab: the same filters
         category_names=dict(categories.choices()),
         status_names=STATUS_NAMES,
     )

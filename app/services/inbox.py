@@ -35,6 +35,7 @@ class InboxFilter:
     until: date | None = None
     overdue: bool = False
     method: str = ""  # one of METHODS
+    unplaced: bool = False  # only petitions placed in no commune yet (a province's queue to place)
     q: str = ""
     sort: str = "newest"  # newest | urgent
     after: str = ""  # the keyset cursor of the previous page
@@ -62,6 +63,8 @@ def _filtered(user: User, f: InboxFilter) -> Select:
         query = query.where(Petition.geotag_disagrees)
     elif f.method in METHODS:
         query = query.where(Petition.geotag_method == f.method)
+    if f.unplaced:
+        query = query.where(Petition.commune_id.is_(None))
     if f.q.strip():
         # fold() is the indexed, diacritics-free form (see migration 0003).
         pattern = "%" + fold(f.q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -71,12 +74,24 @@ def _filtered(user: User, f: InboxFilter) -> Select:
 
 def counts(user: User, f: InboxFilter) -> dict[str, int]:
     """How many petitions of each status match the other filters."""
+    return tally(user, f).by_status
+
+
+@dataclass(frozen=True)
+class Tally:
+    by_status: dict[str, int]
+    unplaced: int  # of them, the petitions placed in no commune yet
+
+
+def tally(user: User, f: InboxFilter) -> Tally:
+    """The counts per status of the petitions matching the other filters, and how many have no commune (one scan)."""
     base = (
         _filtered(user, replace(f, status=""))
-        .with_only_columns(Petition.status, func.count())
+        .with_only_columns(Petition.status, func.count(), func.count().filter(Petition.commune_id.is_(None)))
         .group_by(Petition.status)
     )
-    return dict(db.session.execute(base).all())
+    rows = db.session.execute(base).all()
+    return Tally({status: n for status, n, _ in rows}, sum(unplaced for _, _, unplaced in rows))
 
 
 def page(user: User, f: InboxFilter, size: int = PAGE_SIZE) -> Page:

@@ -253,7 +253,9 @@ def _replace(petition, actor, note, village_code: str = ""):
     if village is None or village.level != "village" or (actor and db.session.scalar(allowed) is None):
         raise WorkflowError("Thôn, tổ dân phố này không thuộc địa bàn của bạn.")
     data = {"from_village": petition.village_id, "to_village": village.id}
-    if petition.assigned_area_id == petition.commune_id:
+    # The inbox follows the commune when it was the commune's, or when the petition had no commune
+    # (a province's or central staff's queue of unplaced petitions): placing it hands it to the commune.
+    if petition.commune_id is None or petition.assigned_area_id == petition.commune_id:
         petition.assigned_area_id = village.parent_id
     petition.village_id, petition.commune_id = village.id, village.parent_id
     petition.province_id = village.parent.parent_id  # central staff may move it to another province
