@@ -52,6 +52,12 @@ class Config:
 
         # Where photos and other files are kept (behind app/storage.py).
         self.STORAGE_ROOT = env.get("STORAGE_ROOT", "")  # default: <instance folder>/storage
+        # Or an S3-compatible object store, for several web nodes (app/storage.py from_url):
+        # s3://bucket[/prefix]?endpoint=http://127.0.0.1:8333&region=us-east-1[&connect_timeout=2&read_timeout=10
+        # &attempts=3]; its keys in S3_ACCESS_KEY and S3_SECRET_KEY (else the URL's user:password, else boto3's own).
+        self.STORAGE_URL = env.get("STORAGE_URL", "")
+        self.S3_ACCESS_KEY = env.get("S3_ACCESS_KEY", "")
+        self.S3_SECRET_KEY = env.get("S3_SECRET_KEY", "")
         # Submissions per client address; flask-limiter syntax.
         self.SUBMIT_LIMIT = env.get("SUBMIT_LIMIT", "5 per minute;30 per hour;100 per day")
         # Reverse proxies in front of the portal whose X-Forwarded-For is

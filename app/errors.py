@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.params import BadParam
+from app.storage import StorageError
 
 MESSAGES = {
     400: ("bad_request", _l("Yêu cầu không hợp lệ.")),
@@ -66,6 +67,13 @@ def init_app(app: Flask) -> None:
     def database_down(exc):
         """The database is down, restarting or refusing connections."""
         app.logger.warning("database unavailable: %s", exc.orig)
+        db.session.rollback()
+        return error_response(503)
+
+    @app.errorhandler(StorageError)
+    def storage_down(exc):
+        """The photo store is unreachable, too slow or refuses the portal's keys."""
+        app.logger.warning("storage unavailable: %s", exc)
         db.session.rollback()
         return error_response(503)
 

@@ -27,8 +27,9 @@ from app.petitions import bp
 from app.petitions.forms import PetitionForm, RatingForm, TrackForm
 from app.petitions.photos import send_photo
 from app.petitions.script_texts import form_script_texts
-from app.services import categories, publication
+from app.services import categories, publication, timeline
 from app.services import petitions as petition_service
+from app.storage import StorageError
 
 
 def _picking() -> bool:
@@ -93,7 +94,8 @@ def create():  # rate limited: see app/limits.py
         return _form_page(form, 422)
     try:
         result = petition_service.submit(form.to_submission(channel="web"))
-    except OperationalError:
+    except (OperationalError, StorageError) as exc:  # the database or the photo store is away
+        current_app.logger.warning("petition not taken, %s unavailable: %s", type(exc).__name__, exc)
         db.session.rollback()
         return _unavailable(form)
     except petition_service.KeyReused:
@@ -156,14 +158,22 @@ def status(code: str):
     petition = petition_service.by_code(code) or abort(404)
     if code != petition.display_code:
         return redirect(url_for(".status", code=petition.display_code, **params.kept(request.args, KEPT)), 301)
+    # is_new: the banner of a petition just sent; any other value shows none
+    return _status_page(petition, RatingForm(), is_new=request.args.get("new") == "1")
+
+
+def _status_page(petition, rating_form: RatingForm, is_new: bool = False, status: int = 200):
+    """The citizen's status page: the facts, who handles it, the timeline with the answers, the rating."""
     html = render_template(
         "petitions/status.html",
         petition=petition,
         category=categories.name(petition.category_code),
-        rating_form=RatingForm(),
-        is_new=request.args.get("new") == "1",  # the banner of a petition just sent; any other value shows none
+        handler=timeline.handler(petition),
+        steps=timeline.for_citizen(petition),
+        rating_form=rating_form,
+        is_new=is_new,
     )
-    return _secret_page(html)
+    return _secret_page(html, status)
 
 
 def _secret_page(html: str, status: int = 200):
@@ -190,14 +200,7 @@ def rate(code: str):
             form.satisfied.errors = [_("Bạn đã đánh giá câu trả lời này. Mỗi câu trả lời chỉ được đánh giá một lần.")]
         else:
             return redirect(url_for(".status", code=petition.display_code, rated=1), 303)
-    html = render_template(
-        "petitions/status.html",
-        petition=petition,
-        category=categories.name(petition.category_code),
-        rating_form=form,
-        is_new=False,
-    )
-    return _secret_page(html, 422)
+    return _status_page(petition, form, status=422)
 
 
 @bp.get("/petitions/<code>/photos/<int:photo_id>")
@@ -219,6 +222,8 @@ def public(public_id: str):
         petition=petition,
         category=categories.name(petition.category_code),
         photos=publication.public_photos(petition),
+        handler=timeline.handler(petition),
+        steps=timeline.for_public(petition),
     )
 
 
