@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.openapi import bp as openapi_bp
     from app.petitions import bp as petitions_bp
     from app.privacy.cli import privacy_cli
+    from app.storage_cli import storage_cli
 
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
@@ -82,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(openapi_bp)
     app.cli.add_command(partners_cli)
     app.cli.add_command(privacy_cli)
+    app.cli.add_command(storage_cli)
     limits.init_app(app)
     guessing.init_app(app)
     return app

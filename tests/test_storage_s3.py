@@ -230,3 +230,15 @@ def test_a_store_that_never_answers_fails_the_call_within_its_timeouts():
 def test_an_unusable_storage_url_stops_the_portal_at_start_with_what_is_wrong(url, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         create_app({"TESTING": True, "STORAGE_URL": url})
+
+
+def test_storage_check_creates_the_bucket_and_names_wrong_keys(app, seaweedfs):
+    bucket = f"portal-{uuid.uuid4().hex[:12]}"
+    good = s3_app(app, seaweedfs, bucket).test_cli_runner().invoke(args=["storage", "check", "--create-bucket"])
+    assert good.exit_code == 0, good.output
+    assert f"created bucket {bucket!r}" in good.output and "storage: ok" in good.output
+    assert bucket in [b["Name"] for b in seaweedfs.client().list_buckets()["Buckets"]]
+    assert objects(seaweedfs, bucket) == {}  # the probe is gone
+
+    bad = s3_app(app, seaweedfs, bucket, secret_key="wrong").test_cli_runner().invoke(args=["storage", "check"])
+    assert bad.exit_code == 1 and "S3_ACCESS_KEY / S3_SECRET_KEY" in bad.output
