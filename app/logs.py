@@ -21,6 +21,7 @@ from flask.logging import default_handler
 from pythonjsonlogger.json import JsonFormatter
 
 from app import request_ids
+from app.config import ConfigError
 
 access_log = logging.getLogger("portal.access")
 
@@ -87,13 +88,16 @@ def handler(stream=None, fmt: str = "json") -> logging.Handler:
 
 def init_app(app: Flask) -> None:
     """Send every logger's lines through the portal's handler, and log each request by its route."""
+    fmt, level = app.config["LOG_FORMAT"], app.config["LOG_LEVEL"].upper()
+    if fmt not in ("json", "text") or not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(f"LOG_FORMAT must be json or text, LOG_LEVEL a level such as INFO (got {fmt!r}, {level!r}).")
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "portal", False)]:
         root.removeHandler(old)  # a second app in the same process (tests, a job) replaces the first's
-    ours = handler(fmt=app.config["LOG_FORMAT"])
+    ours = handler(fmt=fmt)
     ours.portal = True
     root.addHandler(ours)
-    root.setLevel(app.config["LOG_LEVEL"].upper())
+    root.setLevel(level)
     app.logger.removeHandler(default_handler)  # its lines go to the root handler instead
     app.log_exception = partial(_log_exception, app)
 

@@ -309,6 +309,26 @@ def test_an_unhandled_error_is_logged_by_route_without_the_path_or_the_message(a
     assert "K7M4QX9PT" not in json.dumps(lines)
 
 
+def test_readable_text_lines_carry_the_request_id_too(client):
+    stream = io.StringIO()
+    handler = logs.handler(stream, fmt="text")
+    logging.getLogger().addHandler(handler)
+    try:
+        response = client.get("/petitions/new")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    (line,) = [x for x in stream.getvalue().splitlines() if "portal.access" in x]
+    assert f"[{response.headers['X-Request-Id']}] request" in line
+
+
+@pytest.mark.parametrize("setting", [{"LOG_LEVEL": "LOUD"}, {"LOG_FORMAT": "xml"}])
+def test_an_unknown_log_setting_is_refused_at_start(app, setting):
+    from app.config import ConfigError
+
+    with pytest.raises(ConfigError, match="LOG_FORMAT must be json or text"):
+        create_app({**_test_config(app), **setting})
+
+
 # --- /healthz ---
 
 
