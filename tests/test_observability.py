@@ -285,7 +285,17 @@ def test_a_petition_is_followed_by_its_request_id_from_the_form_into_its_photo_j
         assert secret not in everything
 
 
-def test_a_job_handed_over_by_the_sweeper_has_no_request_s_id(client):
+def test_a_job_the_sweeper_hands_over_later_still_carries_its_request_s_id(client):
+    from app import request_ids
+
+    with request_ids.bound("0f3c9a4e5b6d7e8f9a0b1c2d3e4f5a6b"):
+        row = outbox.add("process_photo", 0)  # recorded by the request; not handed over (Redis was away)
+        db.session.commit()
+    assert outbox.hand_over() >= 1  # the sweeper, outside any request
+    assert Job.fetch(f"outbox-{row.id}-0", connection=redis()).meta["request_id"] == "0f3c9a4e5b6d7e8f9a0b1c2d3e4f5a6b"
+
+
+def test_a_job_caused_by_no_request_carries_no_request_id(client):
     row = outbox.add("process_photo", 0)
     db.session.commit()
     assert outbox.hand_over() >= 1

@@ -27,3 +27,5 @@ class OutboxJob(db.Model):
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(default=0)
+    # The web request that caused the job (app/request_ids.py), for its log lines whenever it runs.
+    request_id: Mapped[str | None] = mapped_column(String(64))

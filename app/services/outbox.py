@@ -18,7 +18,7 @@ RETRY_AFTER = "15 minutes"
 
 def add(job: str, *args) -> OutboxJob:
     """Record a job to run after the current transaction commits."""
-    row = OutboxJob(job=job, args=list(args))
+    row = OutboxJob(job=job, args=list(args), request_id=request_ids.current())
     db.session.add(row)
     db.session.flush()
     return row
@@ -30,7 +30,7 @@ def hand_over(ids: list[int] | None = None, limit: int = 200) -> int:
         return 0
     rows = db.session.execute(
         text(
-            f"""SELECT id, job, args, attempts FROM job_outbox
+            f"""SELECT id, job, args, attempts, request_id FROM job_outbox
                 WHERE done_at IS NULL AND (enqueued_at IS NULL OR enqueued_at < now() - interval '{RETRY_AFTER}')
                   AND (CAST(:ids AS bigint[]) IS NULL OR id = ANY(:ids))
                 ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"""
@@ -38,11 +38,12 @@ def hand_over(ids: list[int] | None = None, limit: int = 200) -> int:
         {"ids": ids, "limit": limit},
     ).all()
     handed = []
-    # Handed over by the request that caused them, jobs carry its id into their log lines.
-    meta = {"request_id": request_ids.current()} if request_ids.current() else None
     try:
         queue = Queue(QUEUE, connection=redis())
         for row in rows:
+            # Whoever hands it over (the request, or the sweeper later), a job carries
+            # the id of the request that caused it into its log lines.
+            meta = {"request_id": row.request_id} if row.request_id else None
             queue.enqueue(
                 f"app.jobs.tasks.{row.job}", row.id, *row.args, job_id=f"outbox-{row.id}-{row.attempts}", meta=meta
             )
