@@ -50,9 +50,9 @@ supervise_clear_leftovers() {
 
 # Refuse to start when another program already listens on the port.
 supervise_port_free() {
-  if ss -Hltn "sport = :$1" | grep -q .; then
-    echo "Port $1 is in use by another program:" >&2
-    ss -Hltnp "sport = :$1" >&2 || true
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "Port $1 is in use by another program." >&2
+    command -v ss >/dev/null && ss -Hltnp "sport = :$1" >&2
     echo "Stop it, or choose another port: PORT=5001 make run" >&2
     exit 1
   fi
