@@ -236,7 +236,7 @@ def test_a_large_export_is_built_by_a_job_with_progress_and_a_download_for_its_o
             "WHERE a.code = '46' AND p.category_code = 'roads'"
         )
     ).scalar()
-    assert len(rows) == roads_46 == 4 and {r["Lĩnh vực"] for r in rows} == {"roads"}
+    assert len(rows) == roads_46 == 4 and {r["Lĩnh vực"] for r in rows} == {"Giao thông, hạ tầng"}
 
     client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
     log_in(client, world["central"])

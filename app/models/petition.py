@@ -31,6 +31,21 @@ STATUS_NAMES = {
     "forwarded": _l("Đã chuyển"),
     "merged": _l("Đã gộp"),
 }
+# How a petition reached the Front: the citizen online, a partner system, or an officer filing it.
+CHANNEL_NAMES = {
+    "web": _l("Cổng trực tuyến"),
+    "open311": _l("Hệ thống đối tác"),
+    "hotline": _l("Đường dây nóng"),
+    "paper": _l("Đơn giấy"),
+    "voter_meeting": _l("Hội nghị tiếp xúc cử tri"),
+    "in_person": _l("Tiếp công dân trực tiếp"),
+}
+GEOTAG_METHOD_NAMES = {
+    "inside": _l("Trong ranh giới thôn"),
+    "nearest": _l("Gần nhất (ngoài ranh giới)"),
+    "chosen": _l("Công dân tự chọn"),
+    "unlocated": _l("Chưa xác định"),
+}
 OPEN_STATUSES = ("received", "accepted", "in_progress", "forwarded")
 # Publication (app/services/publication.py explains it): accepted by an officer, allowed by the
 # citizen, and in one of these statuses. The same rule as SQL for the raw aggregate queries.

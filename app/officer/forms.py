@@ -10,23 +10,16 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectFi
 from wtforms.validators import Length, Optional
 
 from app import params
-from app.models.petition import STATUS_NAMES
+from app.models.petition import CHANNEL_NAMES, GEOTAG_METHOD_NAMES, STATUS_NAMES
 from app.petitions.forms import PetitionForm
 from app.services.inbox import InboxFilter
 from app.services.workflow import TRANSITIONS
 
-CHANNELS = [
-    ("hotline", _l("Đường dây nóng")),
-    ("paper", _l("Đơn giấy")),
-    ("voter_meeting", _l("Hội nghị tiếp xúc cử tri")),
-    ("in_person", _l("Tiếp công dân trực tiếp")),
-]
+# The channels an officer files a petition from.
+CHANNELS = [(code, CHANNEL_NAMES[code]) for code in ("hotline", "paper", "voter_meeting", "in_person")]
 METHOD_NAMES = [
     ("", _l("— Mọi cách định vị —")),
-    ("inside", _l("Trong ranh giới thôn")),
-    ("nearest", _l("Gần nhất (ngoài ranh giới)")),
-    ("chosen", _l("Công dân tự chọn")),
-    ("unlocated", _l("Chưa xác định")),
+    *GEOTAG_METHOD_NAMES.items(),
     ("disagrees", _l("Khác nơi công dân chọn")),
 ]
 SORTS = [("newest", _l("Mới nhất")), ("urgent", _l("Gấp nhất"))]

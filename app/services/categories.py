@@ -29,3 +29,8 @@ def choices() -> list[tuple[str, str]]:
 
 def name(code: str) -> str:
     return dict(choices()).get(code, code)
+
+
+def vietnamese_names() -> dict[str, str]:
+    """Every category's Vietnamese name by code, retired ones too (old petitions keep their category)."""
+    return dict(db.session.execute(select(Category.code, Category.name_vi)).all())
