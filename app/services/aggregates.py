@@ -10,11 +10,11 @@ from flask import abort
 
 from app import params
 from app.models import Area, User
-from app.models.petition import STATUS_NAMES
+from app.models.petition import CHANNEL_NAMES, STATUS_NAMES
 from app.queries.areas import area_by_code
-from app.queries.report_stats import counts_by, on_time_share, summary, weekly_trend
+from app.queries.report_stats import counts_by, counts_by_channel, on_time_share, summary, weekly_trend
 from app.queries.selection import Selection
-from app.services import categories, scope
+from app.services import categories, scope, trend_chart
 from app.services.workdays import VIETNAM, local_date
 
 PUBLIC_MIN_COUNT = 5  # areas with fewer petitions are not shown on the public map
@@ -93,15 +93,41 @@ def public_collection(collection: dict) -> dict:
     return collection
 
 
+def public_channels(sel: Selection) -> list[dict]:
+    """How a commune's petitions came in, by channel, for the public: a channel with only a few shows no count.
+
+    Each: code, name, count (None when under PUBLIC_MIN_COUNT) and share of all received (None likewise).
+    """
+    rows = counts_by_channel(sel)
+    total = sum(n for _, n in rows)
+    return [
+        {
+            "code": code,
+            "name": str(CHANNEL_NAMES.get(code, code)),
+            "count": n if n >= PUBLIC_MIN_COUNT else None,
+            "share": n / total if n >= PUBLIC_MIN_COUNT else None,
+        }
+        for code, n in rows
+    ]
+
+
 def report(sel: Selection, level: str) -> dict:
-    """The numbers of a report: summary, per area and per category tables, top villages, weekly trend."""
+    """The numbers of a report: summary, per area and per category tables, top villages, weekly trend.
+
+    Rows are (code, name, total, open, resolved, overdue, parent): the top villages name their
+    commune, as village names repeat from commune to commune.
+    """
     column = {"country": "province_id", "province": "commune_id", "commune": "village_id"}[level]
     by_area = counts_by(sel, column)
+    trend = weekly_trend(sel)
+    since = local_date(sel.since) if sel.since else None
+    until = local_date(sel.until - timedelta(microseconds=1)) if sel.until else None  # until is the next midnight
     return {
         "summary": summary(sel),
         "on_time": on_time_share(sel),
         "by_area": by_area,
         "by_category": counts_by(sel, "category_code"),
         "top_villages": by_area[:10] if column == "village_id" else counts_by(sel, "village_id", limit=10),
-        "trend": weekly_trend(sel),
+        "trend": trend,
+        "trend_chart": trend_chart.chart(trend, local_date(datetime.now(UTC)), since, until),
     }
