@@ -39,6 +39,15 @@ def criteria(user: User) -> dict[str, int]:
     return {}
 
 
+def inbox_of(petition: Petition) -> Area | None:
+    """The area whose inbox holds the petition — a commune's, or a province's queue — or None: central staff's only.
+
+    The same column criteria() reads, so what the citizen is told of who handles
+    the petition (app/services/timeline.py) is who can see it.
+    """
+    return db.session.get(Area, petition.assigned_area_id) if petition.assigned_area_id is not None else None
+
+
 def petitions_visible_to(user: User) -> Select:
     """SELECT of the petitions this officer may see."""
     return select(Petition).where(*(getattr(Petition, column) == value for column, value in criteria(user).items()))

@@ -121,6 +121,8 @@ def act(
     from_status = petition.status
     if transition.target:
         _set_status(petition, transition.target)
+        if petition.due_at is not None:  # the deadline this step set, for the citizen's timeline
+            data["due_at"] = petition.due_at.isoformat()
     record(petition, actor, action, note=note, from_status=from_status, to_status=transition.target, data=data)
     try:
         db.session.commit()
