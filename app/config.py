@@ -94,6 +94,8 @@ class Config:
         self.CODE_MISS_LIMIT_ALL = env.get("CODE_MISS_LIMIT_ALL", "5000 per hour")
         # Open311 reads (GET /open311/v2/…) per client address; POSTs are limited per partner (its own rate).
         self.OPEN311_READ_LIMIT = env.get("OPEN311_READ_LIMIT", "120 per minute")
+        # The public scorecards and their search by commune name, per client address.
+        self.SCORECARD_LIMIT = env.get("SCORECARD_LIMIT", "60 per minute;1000 per hour")
         # "Add my voice" per client address (generous: thousands of phones share one carrier-grade NAT
         # address) and per petition from all clients (a viral petition legitimately gets many).
         self.VOICE_LIMIT = env.get("VOICE_LIMIT", "30 per minute;200 per hour")

@@ -57,6 +57,10 @@ def _open311_read_limit() -> str:
     return current_app.config["OPEN311_READ_LIMIT"]
 
 
+def _scorecard_limit() -> str:
+    return current_app.config["SCORECARD_LIMIT"]
+
+
 def _partner_limit() -> str:
     """A partner's own rate (partners.rate_limit); requests without a valid key share the read limit."""
     from app.open311 import request_partner
@@ -111,6 +115,9 @@ LIMITS = {
     # 48-bit codes need none, and a stranger could spend it to keep a new officer out.
     "auth.login": [(_login_limit, _not_a_post, None), (_login_account_limit, _not_a_post_or_a_known_browser, _account)],
     "auth.activate": [(_login_limit, _not_a_post, None)],
+    # Each scorecard counts a commune's petitions; the index searches names (bounded, but a database query).
+    "maps.scorecard": [(_scorecard_limit, None, None)],
+    "maps.scorecards": [(_scorecard_limit, None, None)],
     "open311.create_request": [(_partner_limit, None, _partner)],
     **{
         f"open311.{read}": [(_open311_read_limit, None, None)]

@@ -152,6 +152,7 @@ def scorecard(code: str):
         commune=commune,
         summary=summary(sel),
         on_time=on_time_share(sel),
+        channels=aggregates.public_channels(sel),
         min_count=aggregates.PUBLIC_MIN_COUNT,
     )
 

@@ -5,7 +5,8 @@ Raw SQL for the boundaries, which leave PostGIS as GeoJSON text ready for the pa
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Area, Generation
@@ -83,9 +84,37 @@ def children(parent: Area | None, folded_query: str = "", limit: int = 500) -> l
     else:
         query = query.where(Area.parent_id == parent.id)
     if folded_query:
-        escaped = folded_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Area.search_name.like(f"%{escaped}%"))
+        query = query.where(Area.search_name.like(_containing(folded_query)))
     return list(db.session.scalars(query))
+
+
+def _containing(folded_query: str) -> str:
+    """A LIKE pattern for names holding the folded query, its wildcards taken literally."""
+    escaped = folded_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def communes_named(folded_query: str, province: Area | None = None, limit: int = 50) -> list[tuple[Area, Area]]:
+    """Communes of the current boundaries whose folded name holds the query, with their province.
+
+    Best match first: whole words before parts of words ("hoa" finds "Tân Hòa" before "Hoàng Sơn"),
+    then where the query starts earliest in the name, then by name. The communes are reached
+    through the current provinces (by the parent index), never by a scan of every area.
+    """
+    province_alias = aliased(Area)
+    whole_words = (" " + Area.search_name + " ").like(_containing(f" {folded_query} "))
+    query = (
+        select(Area, province_alias)
+        .join(province_alias, Area.parent_id == province_alias.id)
+        .join(Generation, province_alias.generation_id == Generation.id)
+        .where(Generation.is_current, province_alias.level == "province")
+        .where(Area.search_name.like(_containing(folded_query)))
+        .order_by(whole_words.desc(), func.strpos(Area.search_name, folded_query), Area.search_name, Area.code)
+        .limit(limit)
+    )
+    if province is not None:
+        query = query.where(province_alias.id == province.id)
+    return [(commune, parent) for commune, parent in db.session.execute(query).all()]
 
 
 def area_outline(area_id: int | None, tolerance: float = 0.0001) -> dict | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from geoalchemy2.shape import to_shape
 
 from app.models import Area
-from app.queries.areas import ancestors, children
+from app.queries.areas import ancestors, children, communes_named
 from app.text import fold, natural_key
 
 
@@ -32,4 +32,25 @@ def listing(parent: Area | None, query: str = "") -> list[dict]:
     """List children by name, "Thôn 2" before "Thôn 10"; the query ignores diacritics."""
     found = children(parent, fold(query))
     found.sort(key=lambda a: (natural_key(a.unit_type), natural_key(a.name)))
+    return [summary(a) for a in found]
+
+
+SEARCH_MIN_CHARS = 2  # a shorter query would name nearly every commune
+SEARCH_RESULTS = 50
+
+
+def find_communes(query: str, province: Area | None = None) -> tuple[list[dict], bool]:
+    """Communes whose name holds the query, diacritics ignored ("phong hoa" finds "Phường Phong Hòa").
+
+    Each with its province (names repeat across provinces); best match first. Also whether more
+    communes matched than are listed.
+    """
+    found = communes_named(fold(query), province, SEARCH_RESULTS + 1)
+    return [{**summary(c), "province": summary(p)} for c, p in found[:SEARCH_RESULTS]], len(found) > SEARCH_RESULTS
+
+
+def by_name(parent: Area | None) -> list[dict]:
+    """The children of an area (the provinces when none) in the order of their names, "Hòa" with "Hoà"."""
+    found = children(parent)
+    found.sort(key=lambda a: (natural_key(a.name), natural_key(a.unit_type)))
     return [summary(a) for a in found]
