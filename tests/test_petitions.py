@@ -233,6 +233,19 @@ def test_a_point_in_no_commune_needs_a_province(client):
     assert accepted.status_code == 201 and accepted.json["province"]["code"] == "46"
 
 
+def test_a_photo_taken_in_no_commune_is_no_place_and_leaves_nothing_behind(client):
+    store = current_storage()
+    before = set(store.root.rglob("*")) if hasattr(store, "root") else set()
+    photo = jpeg(size=(400, 300), gps=(12.0, 113.0))  # at sea, inside the national extent
+    response = submit_petition(client, headers=JSON, province=None, photos=[(io.BytesIO(photo), "bien.jpg")])
+    assert response.status_code == 422
+    assert response.json["errors"]["province"][0].startswith("Vị trí đã chọn không thuộc xã, phường nào")
+    assert db.session.scalar(select(Petition.id)) is None
+    assert db.session.scalar(text("SELECT count(*) FROM audit_events")) == 0
+    if hasattr(store, "root"):
+        assert {p for p in store.root.rglob("*") if p.is_file()} <= before  # the quarantined photo is gone
+
+
 def test_a_point_alone_is_a_place(client, village):
     response = submit_petition(client, headers=JSON, province=None, lat=str(village.lat), lon=str(village.lon))
     assert response.status_code == 201 and response.json["commune"]["code"] == village.commune

@@ -152,7 +152,12 @@ def file_for_citizen():
     if not picking and form.validate_on_submit():
         submission = form.to_submission(channel=form.channel.data)
         submission.filed_by_id, submission.actor_label = current_user.id, current_user.username
-        result = petition_service.submit(submission)
+        try:
+            result = petition_service.submit(submission)
+        except petition_service.NoPlace as refused:  # an unknown area, or a photo taken in no commune
+            form.place_refused(refused)
+            form.offer_places()
+            return render_template("officer/new_petition.html", form=form), 422
         petition = petition_service.by_code(result.tracking_code)
         flash(_("Đã ghi nhận kiến nghị %(code)s.", code=result.display_code), "success")
         if db.session.scalar(scope.petitions_visible_to(current_user).where(Petition.id == petition.id)) is None:

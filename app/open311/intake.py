@@ -23,7 +23,7 @@ from app.petitions.forms import normalize_phone
 from app.queries.areas import area_by_code
 from app.services import categories
 from app.services.geotag import InvalidPoint, parse_point
-from app.services.petitions import BODY_MAX, BODY_MIN, NAME_MAX, TITLE_MAX, TITLE_MIN, NoPlace, Submission, check_place
+from app.services.petitions import BODY_MAX, BODY_MIN, NAME_MAX, TITLE_MAX, TITLE_MIN, Submission, names_a_place
 
 NEEDS_LOCATION = "Cần vị trí: vĩ độ và kinh độ (lat, long) hoặc mã địa bàn (address_id: mã tỉnh, xã hoặc thôn)."
 TEXT_ADDRESS = (
@@ -81,14 +81,9 @@ def read(form: MultiDict, partner: Partner, idempotency_header: str | None) -> S
             unknown_area = True
         else:
             chosen_code = area.code
-    if not (bad_point or unknown_area):  # else the location's own message says what is wrong
-        try:
-            check_place((lon, lat) if lon is not None else None, chosen_code)
-        except NoPlace as missing:
-            if missing.reason == "outside":
-                problems.append(OUTSIDE)
-            else:
-                problems.append(NEEDS_LOCATION + (TEXT_ADDRESS if address_string else ""))
+    # The place rule's shape (a point in no commune is refused by submit: OUTSIDE, in routes.py).
+    if not (bad_point or unknown_area or names_a_place((lon, lat) if lon is not None else None, chosen_code)):
+        problems.append(NEEDS_LOCATION + (TEXT_ADDRESS if address_string else ""))
 
     description = field("description")
     title = ""

@@ -152,6 +152,8 @@ def create_request(fmt: str):
         result = petition_service.submit(submission)
     except petition_service.KeyReused:
         raise Open311Error(409, "Idempotency-Key này đã dùng cho một kiến nghị có nội dung khác.") from None
+    except petition_service.NoPlace:  # lat, long in no commune, and no address_id
+        raise Open311Error(400, intake.OUTSIDE) from None
     code = result.display_code
     # The tracking code goes to the partner that filed the petition, for the citizen alone.
     notice = (

@@ -26,7 +26,7 @@ from app.services.petitions import (
     NoPlace,
     PhotoUpload,
     Submission,
-    check_place,
+    names_a_place,
     photo_location,
 )
 
@@ -98,19 +98,23 @@ class PetitionForm(FlaskForm):
         self._photos: list[PhotoUpload] = []
 
     def validate(self, extra_validators=None) -> bool:
-        """Check every field, then the place rule (app/services/petitions.py), its message by the province picker."""
+        """Check every field, then the shape of the place rule: its message stands by the province picker.
+
+        Whether the place is one (a known area, a point in a commune) the
+        service says when it submits (NoPlace, shown at the same spot).
+        """
         valid = super().validate(extra_validators)
         if self.lat.errors or self.photos.errors:
             return valid  # a point that is no place in Vietnam, or an unreadable photo, has its own message
         photo = photo_location(self._photos)
-        try:
-            check_place(self._point or (photo[:2] if photo else None), self.chosen_code())
-        except NoPlace as missing:
-            self.province.errors = [*self.province.errors, missing.message]
+        if not names_a_place(self._point or (photo[:2] if photo else None), self.chosen_code()):
+            self.place_refused(NoPlace("missing"))
             return False
-        except OperationalError:
-            db.session.rollback()  # the database is down: submitting says so, and keeps the text
         return valid
+
+    def place_refused(self, refused: NoPlace) -> None:
+        """Show the place rule's refusal by the province picker."""
+        self.province.errors = [*self.province.errors, refused.message]
 
     def validate_category(self, field):
         if field.data not in self.category_codes:

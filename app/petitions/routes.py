@@ -100,8 +100,8 @@ def create():  # rate limited: see app/limits.py
         return _unavailable(form)
     except petition_service.KeyReused:
         return _key_reused(form)
-    except petition_service.NoPlace as missing:  # checked by the form already, unless the database was away then
-        form.province.errors = [missing.message]
+    except petition_service.NoPlace as refused:  # an unknown area, or a point in no commune
+        form.place_refused(refused)
         if wants_json():
             return jsonify({"errors": {"province": form.province.errors}}), 422
         return _form_page(form, 422)

@@ -21,7 +21,7 @@ from app.models import Area, Petition, PetitionPhoto
 from app.models.petition import format_code
 from app.queries.areas import area_by_code
 from app.queries.duplicates import similar_nearby_ids, similar_open_petitions
-from app.queries.geotag import AreaRef, Placed, insert_placed_petition, place
+from app.queries.geotag import AreaRef, Placed, insert_placed_petition
 from app.services import deadlines, outbox, publication, workflow
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.photos import CheckedPhoto
@@ -43,7 +43,7 @@ MAX_PHOTOS = 5
 
 
 class NoPlace(ValueError):
-    """A petition that names no place it can be handled in (see check_place)."""
+    """A petition that names no place it can be handled in (the place rule: see submit)."""
 
     MESSAGES = {
         "missing": _l(
@@ -64,23 +64,26 @@ class NoPlace(ValueError):
         return str(self.MESSAGES[self.reason])
 
 
-def check_place(point: tuple[float, float] | None, chosen_code: str | None) -> Area | None:
-    """The place rule: a petition needs at least a province to be handled in; NoPlace if it has none.
+# The place rule: a petition needs at least a province whose Front committee
+# handles it — an area of the current boundaries picked by hand (a province at
+# least), or a point in Vietnam (given, or where a photo was taken) that lies
+# in a commune. A point at sea or across a border, far from every commune, is
+# no place: its petition would reach no commune's or province's inbox, only
+# central staff's. submit() enforces it; forms and Open311 check its shape
+# first (names_a_place) to answer together with their other messages.
 
-    An area of the current boundaries picked by hand (a province at least) is
-    enough, and is returned; else a point (lon, lat) in Vietnam — given, or
-    where a photo was taken — that geotagging places in a commune (a point at
-    sea or across a border, far from every commune, is not: its petition
-    would reach no commune's or province's inbox, only central staff).
-    """
+
+def names_a_place(point: tuple[float, float] | None, chosen_code: str | None) -> bool:
+    """The shape of the place rule: a point, or a picked area's code (whether they place it, submit() says)."""
+    return point is not None or bool(chosen_code)
+
+
+def _chosen_area(point: tuple[float, float] | None, chosen_code: str | None) -> Area | None:
+    """The picked area of the current boundaries; NoPlace("missing") when there is neither it nor a point."""
     chosen = area_by_code(chosen_code) if chosen_code else None
-    if chosen is not None:
-        return chosen
-    if point is None:
+    if chosen is None and point is None:
         raise NoPlace("missing")
-    if place(point[0], point[1], None, current_app.config["GEOTAG_NEAR_M"]).province is None:
-        raise NoPlace("outside")
-    return None
+    return chosen
 
 
 log = logging.getLogger("portal.petitions")
@@ -188,12 +191,15 @@ def submit(sub: Submission) -> Submitted:
     The row is committed before any follow-up work is handed to Redis/RQ; the
     follow-up work is committed with it (the outbox), so nothing is lost if
     Redis is down. A second submission with the same idempotency key returns
-    the first petition. NoPlace for a submission without a place (check_place).
+    the first petition. NoPlace when it breaks the place rule: with no point
+    and no known area before anything is stored, with a point in no commune
+    (and no area) once the statement that inserts it has placed it — then
+    rolled back, so the rule costs no extra round trip.
     """
     lon, lat, source = sub.lon, sub.lat, sub.location_source
     if lon is None or lat is None:
         lon, lat, source = photo_location(sub.photos) or (None, None, None)
-    chosen = check_place((lon, lat) if lon is not None else None, sub.chosen_code)
+    chosen = _chosen_area((lon, lat) if lon is not None else None, sub.chosen_code)
 
     store = current_storage()
     incoming = []
@@ -240,6 +246,11 @@ def submit(sub: Submission) -> Submitted:
         # else a tracking code drawn twice: draw again
     else:
         raise RuntimeError("could not draw a free tracking code")
+    if inserted.placed.province is None:  # a point in no commune and no area picked: no committee to handle it
+        db.session.rollback()
+        for key in incoming:
+            store.delete(key)
+        raise NoPlace("outside")
 
     jobs = []
     for position, key in enumerate(incoming):
