@@ -125,3 +125,41 @@ def test_the_form_asks_for_a_place_even_offline_and_keeps_the_text(chromium, liv
         db.session.remove()
     expect(page.locator("#petition-handler")).to_contain_text("Chưa xác định được xã, phường")
     page.context.close()
+
+
+STORE_OLD_RECORD = """async ([title, withPlace]) => {
+  const form = document.getElementById('petition-form');
+  const fields = [['csrf_token', form.elements.namedItem('csrf_token').value],
+    ['idempotency_key', PetitionOutbox.uuid()], ['title', title],
+    ['body', 'Nội dung kiến nghị lưu trên máy từ hôm mất mạng, chưa chọn nơi.'], ['category', 'roads'],
+    ['anonymous', 'y'], ['consent', 'y'], ['action', 'submit']];
+  if (withPlace) fields.push(['province', '46']);
+  await PetitionOutbox.put({idempotency_key: fields[1][1], url: new URL('/petitions', location.href).href,
+    fields, files: [], created_at: new Date().toISOString()});
+}"""
+
+
+def test_a_stored_petition_the_server_refuses_comes_back_with_its_message(chromium, live_server, artifacts):
+    """A petition kept offline by an older page, without a place: refused when sent, shown, not lost."""
+    page = guarded_page(chromium, live_server, viewport=WIDTHS["phone"], locale="vi-VN")
+    base = live_server.config["LIVE_URL"]
+    page.goto(f"{base}/petitions/new")
+    page.wait_for_function("window.PetitionOutbox")
+    page.fill("#title", "Kiến nghị đang viết dở")  # the citizen is writing another one
+    page.evaluate(STORE_OLD_RECORD, ["Kiến nghị cũ chưa có nơi", False])
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # the network is back: the page sends what it kept
+    expect(page.locator("#form-status")).to_contain_text("Kiến nghị “Kiến nghị cũ chưa có nơi”", timeout=10_000)
+    expect(page.locator("#title")).to_have_value("Kiến nghị đang viết dở")  # what is being written stays
+    page.fill("#title", "")
+    page.goto(f"{base}/petitions/new")  # a free form: the refused petition comes back into it
+    expect(page.locator("#title")).to_have_value("Kiến nghị cũ chưa có nơi", timeout=10_000)
+    expect(page.locator("#body")).to_have_value("Nội dung kiến nghị lưu trên máy từ hôm mất mạng, chưa chọn nơi.")
+    expect(page.locator(".field:has(#province) .field-error")).to_contain_text("Hãy cho biết nơi xảy ra")
+    expect(page.locator("#form-status")).to_contain_text("chưa được nhận")
+    page.screenshot(path=str(artifacts / "form-stored-refused-390.png"), full_page=True)
+    left = page.evaluate("PetitionOutbox.all('outbox').then((r) => r.length)")
+    assert left == 0  # taken out of the outbox once it is back in the form
+    with live_server.app_context():
+        assert db.session.scalars(select(Petition).where(Petition.title == "Kiến nghị cũ chưa có nơi")).all() == []
+        db.session.remove()
+    page.context.close()
