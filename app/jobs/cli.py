@@ -61,7 +61,8 @@ def worker():
     """Run an RQ worker once Redis answers (the supervisor starts it again when it quits on a Redis error)."""
     _wait_for_redis()
     rq = str(Path(sys.executable).with_name("rq"))
-    os.execv(rq, [rq, "worker", "--url", current_app.config["REDIS_URL"], outbox.QUEUE])
+    args = ["worker", "--worker-class", "app.jobs.worker.PortalWorker", "--url", current_app.config["REDIS_URL"]]
+    os.execv(rq, [rq, *args, outbox.QUEUE])
 
 
 @jobs_cli.command("scheduler")

@@ -25,19 +25,24 @@ log = logging.getLogger("portal.jobs")
 @contextmanager
 def _app_context():
     """The worker's app context (or the caller's, when a test runs the job), logged under the causing request's id."""
-    global _app
     job = get_current_job()
     with request_ids.bound((job.meta or {}).get("request_id") if job else None):
         if has_app_context():
             with _logged(job):
                 yield
             return
-        if _app is None:
-            from app import create_app
-
-            _app = create_app()
-        with _app.app_context(), _logged(job):
+        with worker_app().app_context(), _logged(job):
             yield
+
+
+def worker_app():
+    """The worker's app, built once (app/jobs/worker.py builds it before forking, so that no job pays for it)."""
+    global _app
+    if _app is None:
+        from app import create_app
+
+        _app = create_app()
+    return _app
 
 
 @contextmanager
