@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the portal needs on a fresh Debian machine, once: PostgreSQL
-# with PostGIS, Redis, Chromium (browser tests), and the virtualenv .venv
+# with PostGIS, Redis, Chromium (browser tests), nginx (WITH_NGINX=1), and the virtualenv .venv
 # with requirements.txt. Later runs only check, and reinstall the virtualenv
 # when requirements.txt changed.
 set -euo pipefail
@@ -11,6 +11,8 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql postgre
 ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgresql-postgis)
 command -v redis-server >/dev/null || need+=(redis-server)
 [ "${WITH_BROWSER:-0}" = 1 ] && { command -v chromium >/dev/null || need+=(chromium); }
+# nginx: the front of `make cluster`, and of the tests of its configuration.
+[ "${WITH_NGINX:-0}" = 1 ] && { command -v nginx >/dev/null || need+=(nginx); }
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || { echo "bootstrap: missing ${need[*]}; run as root to install them" >&2; exit 1; }
   echo "bootstrap: installing ${need[*]}"
@@ -21,6 +23,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # Debian's postgresql package starts a cluster of its own on port 5432; the
 # portal does not use it, and leaves it as it is.
+# Debian's nginx package may start its own nginx on port 80 with Debian's
+# default site: the portal runs nginx with a configuration of its own
+# (`nginx -p … -c …`), so the one the package started is stopped again.
+if [[ " ${need[*]} " == *" nginx "* ]] && [ -s /run/nginx.pid ]; then
+  service nginx stop >/dev/null 2>&1 || nginx -s quit 2>/dev/null || true
+fi
 
 stamp=.venv/.requirements.sha
 want=$(sha256sum requirements.txt | cut -d' ' -f1)

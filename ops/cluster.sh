@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# `make cluster`: the production topology on this one machine, until Ctrl-C.
+# nginx (Debian's package) on http://$CLUSTER_HOST:$CLUSTER_PORT in front of
+# CLUSTER_WEB_NODES gunicorn web nodes, CLUSTER_WORKERS RQ workers, RQ's scheduler,
+# the outbox sweeper, Redis, the S3 object store (SeaweedFS) and PostgreSQL, all of its own in
+# CLUSTER_INSTANCE (never the database of `make run`), every part supervised
+# (ops/cluster/supervisord.conf). Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WITH_NGINX=1 ops/bootstrap.sh
+
+source ops/services.sh
+source ops/supervise.sh
+
+export CLUSTER_HOST=${CLUSTER_HOST:-127.0.0.1} CLUSTER_PORT=${CLUSTER_PORT:-8080}
+export CLUSTER_WEB_NODES=${CLUSTER_WEB_NODES:-2} CLUSTER_WEB_BASE_PORT=${CLUSTER_WEB_BASE_PORT:-5100}
+export CLUSTER_WORKERS=${CLUSTER_WORKERS:-2} CLUSTER_S3_PORT=${CLUSTER_S3_PORT:-8333}
+export WEB_CONCURRENCY=${WEB_CONCURRENCY:-2} SWEEP_EVERY=${SWEEP_EVERY:-10}
+export FLASK_APP=wsgi
+# The cluster's own database, Redis and object store, whatever the shell holds for `make run`.
+unset DATABASE_URL REDIS_URL STORAGE_ROOT STORAGE_URL
+
+embedded_init "${CLUSTER_INSTANCE:-instance/cluster}"
+export INSTANCE SOCKDIR INSTANCE_PATH=$INSTANCE
+supervise_lock
+supervise_clear_leftovers
+ports=("$CLUSTER_PORT")
+for offset in 0 1 2 3; do ports+=($((CLUSTER_S3_PORT + offset)) $((CLUSTER_S3_PORT + offset + 10000))); done
+for n in $(seq "$CLUSTER_WEB_NODES"); do ports+=($((CLUSTER_WEB_BASE_PORT + n))); done
+for port in "${ports[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "cluster: port $port is in use by another program." >&2
+    command -v ss >/dev/null && ss -Hltnp "sport = :$port" >&2
+    echo "Stop it, or choose other ports (CLUSTER_PORT, CLUSTER_WEB_BASE_PORT, CLUSTER_S3_PORT)." >&2
+    exit 1
+  fi
+done
+
+supervisord_pid= poller_pid=
+stop_all() {
+  trap - EXIT INT TERM HUP
+  echo; echo "Stopping the cluster…"
+  [ -n "$poller_pid" ] && kill "$poller_pid" 2>/dev/null || true
+  if [ -n "$supervisord_pid" ]; then
+    kill -TERM "$supervisord_pid" 2>/dev/null || true
+    wait "$supervisord_pid" 2>/dev/null || true
+  fi
+  embedded_pg_stop
+}
+trap stop_all EXIT INT TERM HUP
+
+embedded_pg_start
+embedded_redis_url
+mkdir -p "$INSTANCE/logs" "$INSTANCE/nginx"
+
+# One secret key for every node: a session or CSRF token signed by one node is valid on all.
+if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
+  if [ ! -s "$INSTANCE/secret_key" ]; then
+    (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))' >"$INSTANCE/secret_key.new")
+    mv "$INSTANCE/secret_key.new" "$INSTANCE/secret_key"
+  fi
+  export SECRET_KEY_FILE=$INSTANCE/secret_key
+fi
+
+.venv/bin/flask db upgrade
+# SYNTH_PROVINCE (a province code, e.g. 46) loads that one province only: a quick start.
+.venv/bin/flask geodata synth --if-empty ${SYNTH_PROVINCE:+--province "$SYNTH_PROVINCE"}
+
+# The object store's one identity, made once (random keys, private), and the
+# STORAGE_URL every node and worker uses.
+mkdir -p "$INSTANCE/s3"
+if [ ! -s "$INSTANCE/s3/identities.json" ]; then
+  (umask 077 && .venv/bin/python - "$INSTANCE/s3/identities.json" <<'PY'
+import json, secrets, sys
+keys = {"accessKey": "portal" + secrets.token_hex(6), "secretKey": secrets.token_urlsafe(30)}
+identity = {"name": "portal", "credentials": [keys], "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
+with open(sys.argv[1], "w") as f:
+    json.dump({"identities": [identity]}, f)
+PY
+  )
+fi
+read -r S3_ACCESS_KEY S3_SECRET_KEY < <(.venv/bin/python -c '
+import json, sys
+keys = json.load(open(sys.argv[1]))["identities"][0]["credentials"][0]
+print(keys["accessKey"], keys["secretKey"])' "$INSTANCE/s3/identities.json")
+export S3_ACCESS_KEY S3_SECRET_KEY
+export STORAGE_URL="s3://portal?endpoint=http://127.0.0.1:$CLUSTER_S3_PORT&region=us-east-1"
+
+nodes=()
+for n in $(seq "$CLUSTER_WEB_NODES"); do nodes+=(--node "127.0.0.1:$((CLUSTER_WEB_BASE_PORT + n))"); done
+.venv/bin/python ops/cluster/nginx_conf.py "${nodes[@]}" --listen "$CLUSTER_HOST:$CLUSTER_PORT" \
+  --prefix "$INSTANCE/nginx" --max-upload-mb "${MAX_UPLOAD_MB:-60}" --out "$INSTANCE/nginx/nginx.conf"
+nginx -q -t -p "$INSTANCE/nginx" -c "$INSTANCE/nginx/nginx.conf"
+
+# What `make drill` and ops/cluster/supervisorctl need to find this cluster.
+{
+  for name in INSTANCE SOCKDIR DATABASE_URL REDIS_URL STORAGE_URL S3_ACCESS_KEY S3_SECRET_KEY SECRET_KEY_FILE \
+    CLUSTER_HOST CLUSTER_PORT CLUSTER_WEB_NODES CLUSTER_WEB_BASE_PORT CLUSTER_WORKERS CLUSTER_S3_PORT; do
+    printf 'export %s=%q\n' "$name" "${!name:-}"
+  done
+} >"$INSTANCE/cluster.env"
+chmod 600 "$INSTANCE/cluster.env"
+
+url="http://$CLUSTER_HOST:$CLUSTER_PORT"
+echo "cluster: starting Redis and the object store (logs in $INSTANCE/logs)"
+.venv/bin/supervisord -c ops/cluster/supervisord.conf 9>&- &
+supervisord_pid=$!
+for try in $(seq 60); do
+  .venv/bin/flask storage check --create-bucket >"$INSTANCE/logs/storage-check.log" 2>&1 && break
+  kill -0 "$supervisord_pid" 2>/dev/null || exit 1
+  [ "$try" = 60 ] && { echo "cluster: the object store does not answer:" >&2; cat "$INSTANCE/logs/storage-check.log" >&2; exit 1; }
+  sleep 1
+done
+echo "cluster: starting $CLUSTER_WEB_NODES web nodes, $CLUSTER_WORKERS workers, the scheduler, the sweeper and nginx"
+ops/cluster/supervisorctl start all >/dev/null
+(
+  for _ in $(seq 120); do
+    if .venv/bin/python - "$url/healthz" <<'PY' 2>/dev/null; then
+import sys, urllib.request
+sys.exit(0 if urllib.request.urlopen(sys.argv[1], timeout=2).status == 200 else 1)
+PY
+      echo "cluster: the portal is at $url (Ctrl-C stops it; ops/cluster/supervisorctl status shows its parts)"
+      exit 0
+    fi
+    sleep 1
+  done
+  echo "cluster: $url does not answer yet; see $INSTANCE/logs" >&2
+) 9>&- &
+poller_pid=$!
+wait "$supervisord_pid"

@@ -1,0 +1,113 @@
+"""Render ops/cluster/nginx.conf.in for a set of web nodes: `python ops/cluster/nginx_conf.py --help`.
+
+Used by `make cluster` and by the tests (which check the result with `nginx -t`
+and run it in front of the portal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE / "nginx.conf.in"
+STATIC_ROOT = HERE.parent.parent / "static"
+
+STATIC = """\
+        # Static files straight from disk (app/static_files.py names them). A name
+        # carrying the first 12 hex digits of its content's SHA-256
+        # ("css/portal.3f2a9c1b7d4e.css") is the plain file, cached for a year and
+        # never revalidated; a plain name briefly, then revalidated (ETag,
+        # Last-Modified). nginx does not check the digest: only a page of an
+        # earlier release can ask for an old one.
+        location ~ "^/static/(?<asset>.+)\\.[0-9a-f]{@HASH_LEN@}(?<ext>\\.[A-Za-z0-9]+)?$" {
+            alias @STATIC_ROOT@/$asset$ext;
+            add_header Cache-Control "public, max-age=31536000, immutable";
+            add_header X-Content-Type-Options nosniff;
+        }
+        location /static/ {
+            alias @STATIC_ROOT@/;
+            add_header Cache-Control "public, max-age=600";
+            add_header X-Content-Type-Options nosniff;
+        }
+        location = /favicon.ico {
+            alias @STATIC_ROOT@/favicon.ico;
+            add_header Cache-Control "public, max-age=86400";
+        }"""
+
+
+def render(
+    nodes: list[str],
+    listen: str,
+    prefix: str,
+    static_root: str | Path = STATIC_ROOT,
+    body_mb: int = 61,
+    user: str | None = None,
+    hash_len: int = 12,
+) -> str:
+    """The nginx configuration for these node addresses ("127.0.0.1:5101"), listening on listen."""
+    if not nodes:
+        raise ValueError("at least one web node")
+    upstreams = "\n".join(f"        server {node} max_fails=1 fail_timeout=5s;" for node in nodes)
+    values = {
+        "USER": f"user {user};" if user else "",
+        "PREFIX": str(prefix),
+        "LISTEN": listen,
+        "BODY_MB": str(body_mb),
+        "UPSTREAMS": upstreams,
+        "STATIC": STATIC,
+    }
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", value)
+    text = text.replace("@STATIC_ROOT@", str(Path(static_root).resolve())).replace("@HASH_LEN@", str(hash_len))
+    left = re.findall(r"@[A-Z_]+@", text)
+    if left:
+        raise ValueError(f"unfilled placeholders: {left}")
+    return text
+
+
+def default_user() -> str | None:
+    """As root, nginx's workers run as Debian's www-data; otherwise as whoever runs it."""
+    if os.getuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("www-data")
+    except KeyError:
+        return "nobody"
+    return "www-data"
+
+
+def prepare_prefix(prefix: Path, user: str | None) -> None:
+    """Create the folders nginx writes to, owned by its worker user."""
+    for sub in ("logs", "temp/body", "temp/proxy", "temp/fastcgi", "temp/uwsgi", "temp/scgi"):
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
+    if user:
+        entry = pwd.getpwnam(user)
+        for sub in ("temp", "temp/body", "temp/proxy", "temp/fastcgi", "temp/uwsgi", "temp/scgi"):
+            os.chown(prefix / sub, entry.pw_uid, entry.pw_gid)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--node", action="append", required=True, help="a web node, host:port (repeat)")
+    parser.add_argument("--listen", default="127.0.0.1:8080")
+    parser.add_argument("--prefix", required=True, help="nginx's own folder (pid, logs, temporary files)")
+    parser.add_argument("--static-root", default=str(STATIC_ROOT))
+    parser.add_argument("--max-upload-mb", type=int, default=60, help="the portal's MAX_UPLOAD_MB")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    prefix = Path(args.prefix).resolve()
+    user = default_user()
+    prepare_prefix(prefix, user)
+    text = render(args.node, args.listen, str(prefix), args.static_root, args.max_upload_mb + 1, user)
+    Path(args.out).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""nginx in front of the portal (ops/cluster, `make cluster`): Debian's nginx accepts the configuration,
+and a real nginx in front of a served portal passes each citizen's own address (limits count per
+citizen; an X-Forwarded-For a citizen sends changes nothing), compresses pages and serves static files
+from disk with their caching."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import port_for
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from app import create_app
+from app.redis_conn import redis
+from tests.factories import petition_fields
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "ops" / "cluster"))
+import nginx_conf  # noqa: E402  (ops/cluster/nginx_conf.py, the renderer `make cluster` uses)
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def nginx_prefix() -> Path:
+    """A folder nginx's workers (www-data, when run as root) can reach."""
+    base = Path(tempfile.mkdtemp(prefix="cmts-test-nginx-"))
+    base.chmod(0o755)
+    return base
+
+
+def write_config(prefix: Path, nodes: list[str], listen: str) -> Path:
+    user = nginx_conf.default_user()
+    nginx_conf.prepare_prefix(prefix, user)
+    conf = prefix / "nginx.conf"
+    conf.write_text(nginx_conf.render(nodes, listen, str(prefix), user=user), encoding="utf-8")
+    return conf
+
+
+def test_nginx_accepts_the_cluster_configuration():
+    prefix = nginx_prefix()
+    try:
+        conf = write_config(prefix, ["127.0.0.1:5101", "127.0.0.1:5102", "127.0.0.1:5103"], "127.0.0.1:8080")
+        result = subprocess.run([NGINX, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "syntax is ok" in result.stderr
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+class FromAddress(HTTPAdapter):
+    """Connections from one loopback address: a citizen of its own."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, connections, maxsize, block=False, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(connections, maxsize, block, **kwargs)
+
+
+def citizen(address: str) -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", FromAddress(address))
+    return session
+
+
+@pytest.fixture(scope="module")
+def behind_nginx(live_server, tmp_path_factory):
+    """The portal (TRUST_PROXY_HOPS=1, two petitions a minute per client) served over HTTP, nginx in front."""
+    from werkzeug.serving import make_server
+
+    app = create_app(
+        {
+            "SECRET_KEY": "behind-nginx",
+            "SQLALCHEMY_DATABASE_URI": live_server.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": live_server.config["REDIS_URL"].rsplit("/", 1)[0] + "/3",
+            "STORAGE_ROOT": str(tmp_path_factory.mktemp("behind-nginx-storage")),
+            "TRUST_PROXY_HOPS": 1,
+            "SUBMIT_LIMIT": "2 per minute",
+        }
+    )
+    with app.app_context():
+        redis().flushdb()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    prefix = nginx_prefix()
+    port = port_for.select_random()
+    conf = write_config(prefix, [f"127.0.0.1:{server.server_port}"], f"127.0.0.1:{port}")
+    nginx = subprocess.Popen(
+        [NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(f"{url}/healthz", timeout=2)
+            break
+        except requests.ConnectionError:
+            if nginx.poll() is not None:
+                pytest.fail(f"nginx did not start: {nginx.stderr.read().decode()}")
+            time.sleep(0.05)
+    app.config["NGINX_URL"] = url
+    yield app
+    nginx.terminate()
+    nginx.wait(10)
+    server.shutdown()
+    shutil.rmtree(prefix, ignore_errors=True)
+
+
+def send_petition(session: requests.Session, url: str, headers: dict | None = None) -> int:
+    """Open the form and send it, as a browser does; the status of the answer."""
+    html = session.get(f"{url}/petitions/new", timeout=10).text
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', html).group(1)
+    fields = petition_fields(csrf_token=csrf, idempotency_key=key)
+    response = session.post(f"{url}/petitions", data=fields, headers=headers or {}, allow_redirects=False, timeout=10)
+    return response.status_code
+
+
+def test_nginx_passes_each_citizens_own_address_and_a_forged_one_changes_nothing(behind_nginx):
+    url = behind_nginx.config["NGINX_URL"]
+    first, second = citizen("127.0.0.2"), citizen("127.0.0.3")
+
+    assert [send_petition(first, url) for _ in range(2)] == [303, 303]
+    assert send_petition(first, url) == 429  # the first citizen's two a minute are spent
+    # Claiming to be someone else does not give him another budget.
+    assert send_petition(first, url, {"X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9"}) == 429
+
+    # The second citizen behind the same nginx has his own two, even when he claims the first one's address
+    # (were that believed, the first citizen's spent budget would refuse him).
+    assert send_petition(second, url, {"X-Forwarded-For": "127.0.0.2"}) == 303
+    assert send_petition(second, url) == 303
+    assert send_petition(second, url) == 429
