@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
+    compression,
     errors,
     guessing,
     i18n,
@@ -50,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     storage.init_app(app)
     errors.init_app(app)
     params.init_app(app)
+    compression.init_app(app)  # late: its after_request hook runs before the others (they time and log it)
 
     from app import models  # noqa: F401  (register the tables with the metadata)
     from app.accounts.cli import officers_cli

@@ -63,6 +63,8 @@ class Config:
         # Reverse proxies in front of the portal whose X-Forwarded-For is
         # trusted for the client address (0: use the socket's address).
         self.TRUST_PROXY_HOPS = _int("TRUST_PROXY_HOPS", 0)
+        # Compress text responses (Brotli, gzip: app/compression.py); 0 where nginx in front compresses.
+        self.COMPRESS_RESPONSES = env.get("COMPRESS_RESPONSES", "1") == "1"
         # Base map tiles: none by default (the area boundaries are the base).
         self.TILE_URL = env.get("TILE_URL", "")
         self.TILE_ATTRIBUTION = env.get("TILE_ATTRIBUTION", "")
