@@ -19,6 +19,7 @@ from app import (
     redis_conn,
     request_ids,
     security_headers,
+    static_files,
     storage,
 )
 from app.config import Config, check_secret_key
@@ -51,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     storage.init_app(app)
     errors.init_app(app)
     params.init_app(app)
+    static_files.init_app(app)
     compression.init_app(app)  # late: its after_request hook runs before the others (they time and log it)
 
     from app import models  # noqa: F401  (register the tables with the metadata)

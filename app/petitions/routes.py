@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import cache
 from pathlib import Path
 
@@ -13,14 +14,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 
-from app import params
+from app import params, static_files
 from app.errors import MESSAGES, wants_json
 from app.extensions import db
 from app.petitions import bp
@@ -238,7 +238,10 @@ def public_photo(public_id: str, photo_id: int):
 @bp.get("/sw.js")
 def service_worker():
     """Serve the service worker from the root so it can cover every page."""
-    response = send_from_directory(current_app.static_folder, "js/sw.js", mimetype="text/javascript")
+    script = (Path(current_app.static_folder) / "js" / "sw.js").read_text(encoding="utf-8")
+    # The hashed addresses of the static files, which the pages ask for and the worker caches.
+    addresses = f"self.STATIC_URLS = {json.dumps(static_files.urls(), sort_keys=True)};\n"
+    response = current_app.response_class(addresses + script, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response

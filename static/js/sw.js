@@ -11,22 +11,32 @@
  *    /static/ cache-first. Everything else (pages, API, POSTs) goes straight
  *    to the network and is never cached.
  *
- * Bump VERSION whenever a file in ASSETS changes (or register the worker as
- * /sw.js?v=<hash>: the query string is part of the cache name).
+ * The pages name static files by content-hashed addresses
+ * (/static/css/portal.<digest>.css); the /sw.js route puts them in
+ * self.STATIC_URLS (plain name → address) above this file, so the worker
+ * caches what the pages ask for. Leaflet's stylesheet asks for its images by
+ * their plain names, relative to itself: those stay plain.
+ *
+ * Bump VERSION whenever this caching changes; the page registers the worker
+ * as /sw.js?v=<hash of the static files>, and the query string is part of
+ * the cache name, so new files get a new cache.
  */
 /* global PetitionOutbox */
-importScripts('/static/js/outbox.js');
+var STATIC_URLS = self.STATIC_URLS || {};
+function staticUrl(name) { return STATIC_URLS[name] || '/static/' + name; }
 
-var VERSION = 'v1';
+importScripts(staticUrl('js/outbox.js'));
+
+var VERSION = 'v2';
 var BUILD = new URLSearchParams(self.location.search).get('v');
 var CACHE = 'portal-static-' + VERSION + (BUILD ? '-' + BUILD : '');
 var ASSETS = [
-  '/static/css/portal.css',
-  '/static/css/petition.css',
-  '/static/js/petition-form.js',
-  '/static/js/outbox.js',
-  '/static/vendor/leaflet/leaflet.js',
-  '/static/vendor/leaflet/leaflet.css',
+  staticUrl('css/portal.css'),
+  staticUrl('css/petition.css'),
+  staticUrl('js/petition-form.js'),
+  staticUrl('js/outbox.js'),
+  staticUrl('vendor/leaflet/leaflet.js'),
+  staticUrl('vendor/leaflet/leaflet.css'),
   '/static/vendor/leaflet/images/marker-icon.png',
   '/static/vendor/leaflet/images/marker-icon-2x.png',
   '/static/vendor/leaflet/images/marker-shadow.png',
