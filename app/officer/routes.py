@@ -37,15 +37,15 @@ def inbox_page():
     form.village.choices = [("", _("— Mọi thôn, tổ dân phố —")), *_village_choices()]
     selection = form.to_filter(request.args)
     result = inbox.page(current_user, selection)
-    tally = inbox.tally(current_user, selection)
+    places_petitions = current_user.role != "commune"  # provincial and central staff place the unplaced ones
     filters = params.kept(request.args, FILTERS)
     return render_template(
         "officer/inbox.html",
         form=form,
         page=result,
-        counts=tally.by_status,
-        unplaced=tally.unplaced,
-        places_petitions=current_user.role != "commune",  # provincial and central staff place the unplaced ones
+        counts=inbox.counts(current_user, selection),
+        unplaced=inbox.unplaced_count(current_user, selection) if places_petitions else 0,
+        places_petitions=places_petitions,
         selection=selection,
         filters=filters,
         all_queue={k: v for k, v in filters.items() if k != "unplaced"},  # the "all" tab: the same filters
