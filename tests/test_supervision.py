@@ -28,6 +28,7 @@ from PIL import Image
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker
+from rq.job import Job
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -249,6 +250,22 @@ def photo_statuses(run: MakeRun, code: str) -> list[str]:
     return [status for (status,) in rows]
 
 
+def rq_statuses(run: MakeRun, code: str) -> list[str]:
+    """What RQ says of the latest hand-over of each photo job of a petition."""
+    rows = run.sql(
+        """SELECT o.id, o.attempts FROM job_outbox o
+           JOIN petition_photos ph ON ph.id = (o.args->>0)::bigint AND o.job = 'process_photo'
+           JOIN petitions p ON p.id = ph.petition_id
+           WHERE p.tracking_code = %s AND o.attempts > 0""",
+        code.replace("-", ""),
+    )
+    try:
+        jobs = Job.fetch_many([f"outbox-{id}-{attempts - 1}" for id, attempts in rows], connection=run.redis())
+    except RedisError:
+        return []
+    return [job.get_status(refresh=False) for job in jobs if job is not None]
+
+
 def workers(run: MakeRun) -> list[Worker]:
     try:
         return Worker.all(connection=run.redis())
@@ -288,7 +305,8 @@ def test_a_second_make_run_of_the_same_instance_is_refused_and_leaves_the_first_
 def test_with_redis_stopped_mid_job_petitions_are_taken_and_every_job_completes(portal):
     big = jpeg(6000)  # 36 megapixels: each photo job runs for a while
     first = submit(portal, [big] * 2)
-    wait_for(lambda: any(w.get_state() == "busy" for w in workers(portal)), 60, every=0.05, what="a busy worker")
+    # Its job is running: the work horse has told RQ (status "started") and is in the job itself.
+    wait_for(lambda: "started" in rq_statuses(portal, first), 60, every=0.05, what="a photo job to start")
     out = portal.ctl("stop", "redis")
     stopped = time.monotonic()
     assert "stopped" in out, out
