@@ -27,7 +27,7 @@ MESSAGES = {
 
 
 def wants_json() -> bool:
-    if request.path.startswith(("/api/", "/open311/")):
+    if request.path.startswith(("/api/", "/open311/", "/geo/")):  # /geo/: the maps' boundary files
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.geodata.importer import import_features
 from app.models import AuditEvent
 from app.queries.areas import area_by_code
-from app.queries.map_layers import choropleth, heat_cells, heat_cells_by_category
+from app.queries.map_layers import area_counts, heat_cells, heat_cells_by_category
 from app.queries.report_stats import counts_by, summary, weekly_trend
 from app.queries.selection import Selection
 from tests.factories import log_in, mini_geography, officer, petition_in, slice_communes
@@ -58,13 +58,20 @@ def world(app_ctx):
     }
 
 
-def feature_counts(collection) -> dict[str, int]:
-    return {f["properties"]["code"]: f["properties"]["count"] for f in collection["features"]}
+def feature_counts(rows) -> dict[str, int]:
+    return {code: n for code, _name, _parent, n, _population in rows}
+
+
+def map_config(page: str, element_id: str = "area-map") -> dict:
+    """The settings a map page gives its script (data in a <script type="application/json"> block)."""
+    found = re.search(rf'<script type="application/json" id="{element_id}-config">(.*?)</script>', page, re.S)
+    assert found, f"no map settings for #{element_id}"
+    return json.loads(found.group(1))
 
 
 def test_commune_counts_on_the_map_equal_the_rows(world):
     province = area_by_code("46")
-    counts = feature_counts(choropleth("commune", province.id, Selection(assigned_province_id=province.id)))
+    counts = feature_counts(area_counts("commune", province.id, Selection(assigned_province_id=province.id)))
     expected = dict(
         db.session.execute(
             text(
@@ -122,8 +129,9 @@ def test_a_provincial_officer_cannot_get_another_province_s_map_report_or_export
 def test_a_commune_officer_s_map_and_export_hold_only_their_commune(client, world):
     log_in(client, world["officer_a"])
     page = client.get("/officer/map").get_data(as_text=True)
-    assert "Đèn đường hỏng" in page and "Mất nước sinh hoạt" in page
-    assert "&lt;img" not in page  # commune b's petition is not on it
+    titles = {m["title"] for m in map_config(page)["markers"]}
+    assert titles == {"Đèn đường hỏng", "Mất nước sinh hoạt"}  # commune b's petition is not on it
+    assert XSS not in page and "img src=x" not in page
     exported = list(csv.reader(io.StringIO(client.get("/officer/export.csv").get_data(as_text=True).lstrip("\ufeff"))))
     assert len(exported) == 1 + 4
 
@@ -131,8 +139,8 @@ def test_a_commune_officer_s_map_and_export_hold_only_their_commune(client, worl
 def test_markup_in_a_title_is_escaped_in_the_map_popup(client, world):
     log_in(client, officer("commune", world["b"]))
     page = client.get("/officer/map").get_data(as_text=True)
-    assert XSS not in page
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert XSS not in page and "<img" not in page  # never markup in the page…
+    assert [m["title"] for m in map_config(page)["markers"]] == [XSS]  # …only data the script sets as text
 
 
 def test_csv_export_opens_in_excel_and_neutralises_formulas(client, world):
@@ -170,9 +178,10 @@ def test_geojson_export_has_a_point_per_petition(client, world):
 
 def test_the_public_map_shows_aggregates_only_and_hides_small_counts(client, world):
     page = client.get("/map?province=46").get_data(as_text=True)
-    assert "Đèn đường hỏng" not in page and "&lt;img" not in page and XSS not in page
-    counts = {int(n) for n in re.findall(r'"count": (\d+)', page)}
-    assert counts <= {0}  # 4 and 1 petitions are both under the threshold of 5
+    assert "Đèn đường hỏng" not in page and "img src=x" not in page and XSS not in page
+    config = map_config(page, "public-map")
+    assert [layer["counts"] for layer in config["layers"]] == [{}]  # 4 and 1 petitions: both under 5
+    assert config["hiddenUnder"] == 5 and "markers" not in config and config["heat"] is None
 
 
 def test_the_public_scorecard_of_a_commune(client, world):
@@ -247,10 +256,12 @@ def test_a_large_export_is_built_by_a_job_with_progress_and_a_download_for_its_o
 def test_central_staff_see_the_country_by_commune_and_by_province(client, world):
     log_in(client, world["central"])
     page = client.get("/officer/map").get_data(as_text=True)
-    layer_names = [json.dumps(name)[1:-1] for name in ("Theo tỉnh, thành phố", "Số kiến nghị")]  # as in the JS
-    assert all(name in page for name in layer_names)
-    province = choropleth("province", None, Selection(), detail="coarse")
-    assert feature_counts(province) == {"46": 5, "99": 1}
+    provinces, communes = map_config(page)["layers"]
+    assert (provinces["level"], communes["level"]) == ("province", "commune")
+    assert {code: n for code, (n, _) in provinces["counts"].items()} == {"46": 5, "99": 1}
+    assert {code: n for code, (n, _) in communes["counts"].items() if n} == {world["a"]: 4, world["b"]: 1, "99001": 1}
+    assert provinces["toZoom"] < communes["fromZoom"]  # communes replace provinces as one zooms in
+    assert feature_counts(area_counts("province", None, Selection())) == {"46": 5, "99": 1}
 
 
 def test_the_report_s_top_villages_are_the_busiest_first(world):

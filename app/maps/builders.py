@@ -1,22 +1,21 @@
 """Map builders: plain data in, HTML out — no database; their own labels through gettext.
 
-folium's defaults load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs;
-every builder here replaces them with the portal's own copies (the URLs
-come in `assets`), so the maps work with no internet. Every citizen string
-put into a popup is escaped here.
+A map is a container, its settings as JSON in a `<script type="application/json">`
+block (data, never run; `<`, `>` and `&` escaped so no citizen string can close
+it), and the portal's own scripts: vendored Leaflet and its plugins and
+static/js/area-map.js, which draws everything. Boundaries are not in the page:
+the settings name their cached files (app/maps/geo.py); the page carries only
+what depends on the viewer — counts, heat cells, markers. Popups are built in
+the browser with textContent, so a citizen's title is text wherever it goes.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass
 
-import folium
-from branca.element import Element, Html
 from flask_babel import gettext as _
-from folium.plugins import HeatMap, MarkerCluster
-from folium.template import Template
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import escape
 
 STATUS_COLOURS = {
     "received": "#1a5fb4",
@@ -27,19 +26,17 @@ STATUS_COLOURS = {
     "rejected": "#5a5a60",
     "merged": "#5a5a60",
 }
-# Sequential reds for counts (ColorBrewer Reds, 6 classes), light to dark.
-SHADES = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"]
 VIETNAM_BOUNDS = [[8.2, 102.1], [23.4, 109.5]]
-_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.S)  # an inline block of folium's page header
+# Zoom levels (Leaflet's): the national view is about 5–6, a province 8–9, a commune 11–12.
+COMMUNES_FROM = 7  # on the national map, communes replace provinces from this zoom on
+HEAT_FROM = 8  # heat only at province and commune zooms
+HEAT_RADIUS_M = 1500  # a heat point's radius on the ground, whatever the zoom
 
 
 @dataclass(frozen=True)
 class RenderedMap:
-    """The parts a page places: in <head> (links, and `style` in a <style>), the map, and `script` in a <script>.
-
-    header and body hold no inline <script> or <style>: the page's
-    Content-Security-Policy runs only the two blocks the template gives its nonce.
-    """
+    """The parts a page places: `header` in <head>, `body` where the map goes; `style` and `script` for
+    nonced inline blocks (empty: the map needs none, its settings are data and its code a file)."""
 
     header: str
     style: str
@@ -47,224 +44,193 @@ class RenderedMap:
     script: str
 
 
-def _new_map(
-    assets: dict, tiles: str, attribution: str, bounds=None, height: str = "70vh", canvas: bool = True
-) -> folium.Map:
-    m = folium.Map(tiles=None, control_scale=True, height=height, prefer_canvas=canvas)
-    m.options["maxZoom"] = 18  # without a tile layer Leaflet has no zoom limit, which clustering needs
-    m.default_js = [("leaflet", assets["leaflet.js"])]
-    m.default_css = [("leaflet_css", assets["leaflet.css"])]
-    if tiles:
-        folium.TileLayer(tiles=tiles, attr=attribution or " ", name=_("Nền bản đồ"), control=False).add_to(m)
-    if bounds:
-        m.fit_bounds(bounds)
-    return m
+@dataclass(frozen=True)
+class AreaLayer:
+    """One level of areas: its boundary files (by parent code, "all" for the whole level) and counts.
+
+    counts: code → (count or None when hidden from the public, per 1,000 residents or None).
+    from_zoom / to_zoom: the zooms at which it is drawn; labels_from: the zoom its names appear at.
+    """
+
+    level: str
+    files: dict[str, str]
+    counts: dict[str, tuple[int | None, float | None]] | None
+    from_zoom: int = 0
+    to_zoom: int = 19
+    labels_from: int = 0
+    shaded: bool = True
 
 
-def _render(m: folium.Map) -> RenderedMap:
-    root = m.get_root()
-    root.render()
-    header = root.header.render()
-    # folium's page-level settings would override the portal's page: its own
-    # charset and a viewport that forbids zooming, and a full-height body.
-    header = re.sub(r"<meta[^>]*>", "", header)
-    header = re.sub(r"<style>\s*html, body \{.*?\}\s*</style>", "", header, flags=re.S)
-    # folium's own CSS and settings (no citizen text) move to the nonced blocks.
-    styles = [text for tag, text in _INLINE.findall(header) if tag == "style"]
-    scripts = [text for tag, text in _INLINE.findall(header) if tag == "script"]
-    header = re.sub(r"\n\s*\n", "\n", _INLINE.sub("", header))
-    return RenderedMap(header, "\n".join(styles), root.html.render(), "\n".join([*scripts, root.script.render()]))
-
-
-def _shade(value: float, breaks: list[float]) -> str:
-    for index, upper in enumerate(breaks):
-        if value <= upper:
-            return SHADES[index]
-    return SHADES[-1]
-
-
-def _breaks(values: list[float]) -> list[float]:
-    """Six classes by quantile of the non-zero values (0 gets its own lightest class)."""
-    positive = sorted(v for v in values if v)
-    if not positive:
-        return [0.0] * len(SHADES)
-    cuts = [
-        positive[min(len(positive) - 1, round(len(positive) * q / (len(SHADES) - 1)))] for q in range(1, len(SHADES))
-    ]
-    return [0.0, *cuts]
-
-
-def _legend(title: str, breaks: list[float], unit: str) -> Element:
-    rows, seen = [], set()
-    for index, colour in enumerate(SHADES):
-        low = 0 if index == 0 else breaks[index - 1]
-        high = breaks[index]
-        if index and float(low).is_integer() and float(high).is_integer():
-            low = low + 1  # counts: "1 – 17", then "18 – 22"
-        label = "0" if index == 0 else (f"{low:g}" if low >= high else f"{low:g} – {high:g}")
-        if label in seen or (index and (breaks[index] == 0 or low > high)):
-            continue  # classes that collapse (few distinct counts) are shown once
-        seen.add(label)
-        rows.append(f'<div><span class="swatch" style="background:{colour}"></span>{html.escape(label)}</div>')
-    return Element(
-        f'<div class="map-legend" role="img" aria-label="{html.escape(title)}">'
-        f"<strong>{html.escape(title)}</strong><br><small>{html.escape(unit)}</small>{''.join(rows)}</div>"
-    )
-
-
-def choropleth_layer(collection: dict, name: str, value: str, show: bool = True) -> tuple[folium.GeoJson, list]:
-    """A GeoJSON layer shaded by a property (count or per_1000), and its class breaks."""
-    values = [f["properties"].get(value) or 0 for f in collection["features"]]
-    breaks = _breaks(values)
-    layer = folium.GeoJson(
-        collection,
-        name=name,
-        show=show,
-        style_function=lambda f: {
-            "fillColor": _shade(f["properties"].get(value) or 0, breaks),
-            "color": "#5a5a60",
-            "weight": 0.6,
-            "fillOpacity": 0.75,
-        },
-        highlight_function=lambda f: {"weight": 2, "color": "#1d1d1f"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "count", "per_1000"], aliases=["", _("Số kiến nghị"), _("Trên 1.000 dân")], localize=True
-        )
-        if collection["features"]
-        else None,
-    )
-    return layer, breaks
+def _texts() -> dict:
+    return {
+        "count": _("Số kiến nghị"),
+        "per_1000": _("Trên 1.000 dân"),
+        "count_unit": _("kiến nghị"),
+        "per_1000_unit": _("kiến nghị trên 1.000 dân"),
+        "measure": _("Thước đo"),
+        "legend": _("Chú giải"),
+        "hidden": _("dưới %(n)s", n="{n}"),
+        "hidden_legend": _("dưới %(n)s kiến nghị (không công bố số)", n="{n}"),
+        "no_data": _("không có số dân"),
+        "heat": _("Mật độ kiến nghị (heatmap)"),
+        "approximate": _("vị trí gần đúng (theo thôn, tổ dân phố)"),
+        "open": _("Mở kiến nghị"),
+        "status": _("Trạng thái"),
+        "loading": _("Đang tải ranh giới…"),
+        "failed": _("Không tải được ranh giới. Vui lòng tải lại trang."),
+    }
 
 
 def area_map(
     assets: dict,
-    collection: dict,
     *,
+    element_id: str,
+    title: str,
+    base: str,
+    layers: list[AreaLayer],
+    links: dict[str, list[tuple[str, str]]],
     tiles: str = "",
     attribution: str = "",
-    title: str,
-    per_capita: bool = True,
+    hidden_under: int | None = None,
     heat: str | None = None,
-    heat_by_category: dict | None = None,
-    bounds=None,
-    coarser: dict | None = None,
+    heat_by_category: dict[str, str] | None = None,
+    focus: str | None = None,
 ) -> RenderedMap:
-    """Areas shaded by their petition counts (and per 1,000 residents), with optional heat layers.
+    """Areas shaded by their counts (or per 1,000 residents), named, with tooltips, popups and optional heat.
 
-    coarser: the same counts for the level above (provinces under a national commune map).
+    base: the file of the provinces (land, the national outline, their names); links: per level,
+    (text, URL with {code} and {parent}) for the popups; hidden_under: the public's threshold under
+    which a count is not shown; focus: the area whose bounds the map opens on (else the layers').
     """
-    m = _new_map(assets, tiles, attribution, bounds or _bounds_of(collection))
-    layer, breaks = choropleth_layer(collection, _("Số kiến nghị"), "count")
-    layer.add_to(m)
-    if coarser is not None:
-        choropleth_layer(coarser, _("Theo tỉnh, thành phố"), "count", show=False)[0].add_to(m)
-    if per_capita:
-        choropleth_layer(collection, _("Trên 1.000 dân"), "per_1000", show=False)[0].add_to(m)
-    if heat:
-        _heat(assets, heat, _("Mật độ kiến nghị (heatmap)"), show=True).add_to(m)
-    for category, cells in (heat_by_category or {}).items():
-        _heat(assets, cells, _("Lĩnh vực: %(category)s", category=category), show=False).add_to(m)
-    m.get_root().html.add_child(_legend(title, breaks, _("số kiến nghị")))
-    folium.LayerControl(collapsed=False).add_to(m)
-    return _render(m)
-
-
-class _HeatLayer(HeatMap):
-    """folium's heat layer fed with the JSON text PostGIS made (numbers only), not rebuilt point by point."""
-
-    _template = Template(
-        """{% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = L.heatLayer({{ this.cells_json }}, {{ this.options|tojavascript }});
-        {% endmacro %}"""
-    )
-
-    def __init__(self, cells_json: str, **options):
-        super().__init__([], **options)
-        self.cells_json = cells_json
-
-
-def _heat(assets: dict, cells_json: str, name: str, show: bool) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name=name, show=show)
-    heat = _HeatLayer(cells_json, radius=14, blur=18, min_opacity=0.3)
-    heat.default_js = [("leaflet-heat.js", assets["leaflet-heat.js"])]
-    heat.add_to(group)
-    return group
+    config = {
+        "kind": "areas",
+        "title": title,
+        "base": base,
+        "layers": [_layer(layer) for layer in layers],
+        "links": {level: [{"text": t, "href": h} for t, h in items] for level, items in links.items()},
+        "hiddenUnder": hidden_under,
+        "focus": focus,
+        "heat": _heat_config(heat, heat_by_category),
+    }
+    return _render(assets, element_id, config, tiles, attribution, heat=bool(heat))
 
 
 def markers_map(
     assets: dict,
-    boundaries: dict,
-    points: list,
     *,
-    tiles: str = "",
-    attribution: str = "",
+    element_id: str,
+    title: str,
+    base: str,
+    villages: AreaLayer,
+    points: list,
     category_names: dict,
     status_names: dict,
     link: callable,
+    links: dict[str, list[tuple[str, str]]],
+    tiles: str = "",
+    attribution: str = "",
 ) -> RenderedMap:
-    """A commune: its villages' boundaries and its petitions as clustered markers coloured by status."""
-    m = _new_map(assets, tiles, attribution, _bounds_of(boundaries), canvas=False)  # markers to tap: SVG
-    m.default_js = [*m.default_js, ("jquery", assets["jquery.js"])]  # folium builds popups with jQuery
-    folium.GeoJson(
-        boundaries,
-        name=_("Thôn, tổ dân phố"),
-        style_function=lambda f: {"color": "#b3161b", "weight": 1, "fillOpacity": 0.04},
-        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[""]) if boundaries["features"] else None,
-    ).add_to(m)
-    cluster = MarkerCluster(name=_("Kiến nghị"))
-    cluster.default_js = [("markerclusterjs", assets["markercluster.js"])]
-    cluster.default_css = [
-        ("markerclustercss", assets["markercluster.css"]),
-        ("markerclusterdefaultcss", assets["markercluster.default.css"]),
+    """A commune: its named villages and its petitions as clustered markers coloured by status.
+
+    A petition placed only by its village (no point) stands at the village's label point, drawn
+    hollow and dashed, its popup saying the place is approximate.
+    """
+    markers = [
+        {
+            "lat": round(p.lat, 6),
+            "lon": round(p.lon, 6),
+            "title": str(p.title),
+            "category": str(category_names.get(p.category_code, p.category_code)),
+            "status": str(status_names.get(p.status, p.status)),
+            "colour": STATUS_COLOURS.get(p.status, "#1d1d1f"),
+            "href": link(p),
+            "approximate": bool(p.approximate),
+        }
+        for p in points
     ]
-    for p in points:
-        popup = (  # every citizen string escaped: a title is never markup
-            f"<strong>{_popup_text(p.title)}</strong><br>"
-            f"{_popup_text(category_names.get(p.category_code, p.category_code))} · "
-            f"{_popup_text(status_names.get(p.status, p.status))}<br>"
-            f'<a href="{_popup_text(link(p))}" target="_top">{_popup_text(_("Mở kiến nghị"))}</a>'
-        )
-        folium.CircleMarker(
-            [p.lat, p.lon],
-            radius=7,
-            color=STATUS_COLOURS.get(p.status, "#1d1d1f"),
-            fill=True,
-            fill_opacity=0.9,
-            popup=folium.Popup(Html(popup, script=True), max_width=260),
-        ).add_to(cluster)
-    cluster.add_to(m)
-    legend = "".join(
-        f'<div><span class="swatch round" style="background:{colour}"></span>{html.escape(str(status_names[s]))}</div>'
-        for s, colour in STATUS_COLOURS.items()
-        if s in status_names
+    config = {
+        "kind": "markers",
+        "title": title,
+        "base": base,
+        "layers": [_layer(villages)],
+        "links": {level: [{"text": t, "href": h} for t, h in items] for level, items in links.items()},
+        "markers": markers,
+        "statuses": [
+            {"name": str(status_names[s]), "colour": colour}
+            for s, colour in STATUS_COLOURS.items()
+            if s in status_names
+        ],
+    }
+    return _render(assets, element_id, config, tiles, attribution, cluster=True)
+
+
+def _layer(layer: AreaLayer) -> dict:
+    return {
+        "level": layer.level,
+        "files": layer.files,
+        "counts": {code: list(value) for code, value in layer.counts.items()} if layer.counts is not None else None,
+        "fromZoom": layer.from_zoom,
+        "toZoom": layer.to_zoom,
+        "labelsFrom": layer.labels_from,
+        "shaded": layer.shaded,
+    }
+
+
+def _heat_config(cells: str | None, by_category: dict[str, str] | None) -> dict | None:
+    if not cells:
+        return None
+    return {
+        "radiusMetres": HEAT_RADIUS_M,
+        "fromZoom": HEAT_FROM,
+        "layers": [{"name": _("Mật độ kiến nghị (heatmap)"), "cells": _Raw(cells), "show": True}]
+        + [
+            {"name": _("Lĩnh vực: %(category)s", category=name), "cells": _Raw(c), "show": False}
+            for name, c in (by_category or {}).items()
+        ],
+    }
+
+
+class _Raw(str):
+    """JSON text made by PostGIS (numbers only), placed into the settings as it is."""
+
+
+def _json(value) -> str:
+    """The settings as JSON safe inside <script> (jinja's htmlsafe escaping), raw JSON texts kept as they are."""
+    raws: list[str] = []
+
+    def mark(node):
+        if isinstance(node, _Raw):
+            raws.append(node)
+            return f"\x00raw{len(raws) - 1}\x00"
+        if isinstance(node, dict):
+            return {k: mark(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [mark(v) for v in node]
+        return node
+
+    text = str(htmlsafe_json_dumps(mark(value), separators=(",", ":"), ensure_ascii=False))
+    for index, raw in enumerate(raws):
+        text = text.replace(f'"\\u0000raw{index}\\u0000"', raw)
+    return text
+
+
+def _render(
+    assets: dict, element_id: str, config: dict, tiles: str, attribution: str, heat=False, cluster=False
+) -> RenderedMap:
+    config = {
+        **config,
+        "tiles": {"url": tiles, "attribution": attribution or " "} if tiles else None,
+        "bounds": VIETNAM_BOUNDS,
+        "communesFrom": COMMUNES_FROM,
+        "texts": _texts(),
+    }
+    styles = [assets["leaflet.css"], *([assets["markercluster.css"], assets["markercluster.default.css"]] * cluster)]
+    scripts = [assets["leaflet.js"], *([assets["leaflet-heat.js"]] * heat), *([assets["markercluster.js"]] * cluster)]
+    scripts.append(assets["area-map.js"])
+    header = "\n".join(f'<link rel="stylesheet" href="{escape(href)}">' for href in styles)
+    body = (
+        f'<div class="area-map" id="{escape(element_id)}" data-config="{escape(element_id)}-config"></div>'
+        f'<script type="application/json" id="{escape(element_id)}-config">{_json(config)}</script>'
+        + "".join(f'<script src="{escape(src)}" defer></script>' for src in scripts)
     )
-    heading = html.escape(_("Trạng thái"))
-    m.get_root().html.add_child(Element(f'<div class="map-legend"><strong>{heading}</strong>{legend}</div>'))
-    folium.LayerControl(collapsed=False).add_to(m)
-    return _render(m)
-
-
-def _popup_text(value) -> str:
-    """Text for a marker popup: HTML-escaped, and inert in the JavaScript template literal
-    (`…`) folium writes the popup into, where `, ${ and \\ would still act."""
-    escaped = html.escape(str(value))
-    return escaped.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
-
-
-def _bounds_of(collection: dict):
-    xs, ys = [], []
-
-    def walk(coords):
-        if coords and isinstance(coords[0], (int, float)):
-            xs.append(coords[0])
-            ys.append(coords[1])
-        else:
-            for c in coords:
-                walk(c)
-
-    for feature in collection.get("features", []):
-        if feature.get("geometry"):
-            walk(feature["geometry"]["coordinates"])
-    if not xs:
-        return VIETNAM_BOUNDS
-    return [[min(ys), min(xs)], [max(ys), max(xs)]]
+    return RenderedMap(header, "", body, "")

@@ -8,19 +8,15 @@ from flask_login import current_user, login_required
 
 from app import params
 from app.extensions import db
-from app.maps import bp, builders
+from app.maps import area_maps, bp
 from app.maps.forms import MapFilterForm
 from app.models.petition import STATUS_NAMES
-from app.queries.areas import area_by_code, boundaries
+from app.queries.areas import area_by_code
 from app.queries.exports import export_rows
-from app.queries.map_layers import choropleth, heat_cells, heat_cells_by_category, petition_points
 from app.queries.report_stats import count, on_time_share, summary
 from app.queries.selection import Selection
 from app.services import aggregates, categories, export_jobs, exports, workflow
 from app.storage import current_storage
-
-HEAT_CELL_DEG = 0.005  # ~550 m: the heatmap shows places, never a single house
-CATEGORY_HEAT_CELL_DEG = 0.01
 
 
 def _assets() -> dict:
@@ -29,15 +25,11 @@ def _assets() -> dict:
         "leaflet.js": static("vendor/leaflet/leaflet.js"),
         "leaflet.css": static("vendor/leaflet/leaflet.css"),
         "leaflet-heat.js": static("vendor/leaflet.heat/leaflet-heat.js"),
-        "jquery.js": static("vendor/jquery/jquery.min.js"),
         "markercluster.js": static("vendor/leaflet.markercluster/leaflet.markercluster.js"),
         "markercluster.css": static("vendor/leaflet.markercluster/MarkerCluster.css"),
         "markercluster.default.css": static("vendor/leaflet.markercluster/MarkerCluster.Default.css"),
+        "area-map.js": static("js/area-map.js"),
     }
-
-
-def _tiles() -> dict:
-    return {"tiles": current_app.config["TILE_URL"], "attribution": current_app.config["TILE_ATTRIBUTION"]}
 
 
 def _form() -> MapFilterForm:
@@ -65,7 +57,7 @@ def officer_map():
     names = dict(categories.choices())
     if current_user.role == "commune":
         rendered = _commune_markers(sel, current_user.area, names)
-        title = f"{current_user.area.unit_type} {current_user.area.name}"
+        title = current_user.area.full_name
     else:
         province = province or (current_user.area if current_user.role == "province" else None)
         commune = _area(params.single(request.args, "commune"), "commune")
@@ -77,68 +69,41 @@ def officer_map():
 
 def _commune_markers(sel, commune, names):
     """A commune's villages and its petitions as markers, each linking to the officer's petition page."""
-    return builders.markers_map(
-        _assets(),
-        boundaries(commune),
-        petition_points(sel),
-        category_names=names,
-        status_names=STATUS_NAMES,
-        **_tiles(),
-        link=lambda p: url_for("officer.petition", petition_id=p.id),
-    )
+    return area_maps.markers_map(sel, commune, names, STATUS_NAMES, assets=_assets())
 
 
 def _area_map(sel, province, commune, names):
-    coarser = None
-    if commune is not None:  # one commune's villages
-        collection = choropleth("village", commune.id, sel)
-        title = f"{commune.unit_type} {commune.name}"
-    elif province is not None:
-        collection = choropleth("commune", province.id, sel, detail="fine")
-        title = f"{province.unit_type} {province.name}"
-    else:  # the country, by commune, with coarse shapes; provinces as a second layer
-        collection = choropleth("commune", None, sel, detail="coarse")
-        title = _("Toàn quốc")
-        coarser = choropleth("province", None, sel, detail="coarse")
-    heat = heat_cells(sel, HEAT_CELL_DEG if province else HEAT_CELL_DEG * 4)
-    by_category = {}
-    if province is not None and names:  # the report's map draws no category layers
-        cells = heat_cells_by_category(sel, CATEGORY_HEAT_CELL_DEG)
-        by_category = {name: cells[code] for code, name in names.items() if code in cells}
-    rendered = builders.area_map(
-        _assets(),
-        collection,
-        title=_("Kiến nghị — %(area)s", area=title),
-        heat=heat,
-        heat_by_category=by_category,
-        coarser=coarser,
-        per_capita=province is not None,  # the national map keeps one copy of 3,321 communes
-        **_tiles(),
-    )
+    """An officer's area map (the country, a province or a commune's villages) and its title."""
+    rendered = area_maps.area_map(sel, province, commune, names, assets=_assets())
+    title = commune.full_name if commune else (province.full_name if province else _("Toàn quốc"))
     return rendered, title
+
+
+SORTS = ("name", "count", "per_1000")
 
 
 @bp.get("/map")
 def public_map():
-    """What each commune raises: aggregates only — no points, no text, small counts hidden."""
+    """What each commune raises: aggregates only, small counts hidden; without JavaScript a table."""
     form = _form()
     province = _area(params.single(request.args, "province"), "province")
+    sort = params.parse_choice(request.args, "sort", SORTS) or "name"
+    direction = params.parse_choice(request.args, "dir", ("asc", "desc")) or ("asc" if sort == "name" else "desc")
     args = request.args.copy()
     args.poplist("status")  # the public map counts every status
     sel = aggregates.selection_from_args(None, args)
-    if province is not None:
-        collection = choropleth("commune", province.id, sel, detail="fine")
-    else:
-        collection = choropleth("commune", None, sel, detail="coarse")
-    rendered = builders.area_map(
-        _assets(),
-        aggregates.public_collection(collection),
-        title=_("Kiến nghị theo xã, phường"),
-        per_capita=True,
-        **_tiles(),
-    )
+    rendered = area_maps.area_map(sel, province, None, {}, public=True, element_id="public-map", assets=_assets())
+    rows = area_maps.public_table(sel, province, sort, direction == "desc")
     return render_template(
-        "maps/public_map.html", map=rendered, form=form, province=province, min_count=aggregates.PUBLIC_MIN_COUNT
+        "maps/public_map.html",
+        map=rendered,
+        form=form,
+        province=province,
+        rows=rows,
+        sort=sort,
+        direction=direction,
+        filters=params.kept(request.args, ("category", "since", "until", "week")),
+        min_count=aggregates.PUBLIC_MIN_COUNT,
     )
 
 

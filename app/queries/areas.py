@@ -125,3 +125,66 @@ def area_outline(area_id: int | None, tolerance: float = 0.0001) -> dict | None:
         text("SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :t), 6)::json FROM areas WHERE id = :id"),
         {"id": area_id, "t": tolerance},
     ).scalar()
+
+
+def current_generation() -> tuple[int, str] | None:
+    """The current boundary generation: (id, name); None before any geography is loaded."""
+    row = db.session.execute(text("SELECT id, name FROM generations WHERE is_current")).first()
+    return (row.id, row.name) if row else None
+
+
+def boundary_edition(generation_id: int) -> str:
+    """A stamp that changes whenever the generation's areas or simplified shapes are written again.
+
+    The newest transaction that wrote one of its rows (xmin): a boundary URL
+    carries it, so a re-import into the same generation gets new URLs while
+    an unchanged one keeps its cached files. A few milliseconds on 90,000 areas.
+    """
+    return (
+        db.session.execute(
+            text(
+                """SELECT greatest(
+                 (SELECT max(xmin::text::bigint) FROM areas WHERE generation_id = :g),
+                 (SELECT max(s.xmin::text::bigint) FROM area_shapes s JOIN areas a ON a.id = s.area_id
+                  WHERE a.generation_id = :g))"""
+            ),
+            {"g": generation_id},
+        ).scalar()
+        or 0
+    )
+
+
+def boundary_rows(generation_id: int, level: str, parent_code: str | None, detail: str) -> list | None:
+    """The areas of a boundary file: (code, name, label lon, label lat, WKB of the drawn shape), by code.
+
+    Children of parent_code (a province's communes, a commune's villages), or
+    every area of the level with parent_code None. None when the parent is
+    not an area of the level above in this generation. The label point is the
+    area's own (ST_PointOnSurface of the shape when it has none).
+    """
+    shape_join, shape = drawn_shape(level)
+    params = {"g": generation_id, "level": level, "detail": detail}
+    where = "a.generation_id = :g AND a.level = :level"
+    if parent_code is not None:
+        parent = db.session.execute(
+            text("SELECT id FROM areas WHERE generation_id = :g AND code = :code AND level = :parent_level"),
+            {"g": generation_id, "code": parent_code, "parent_level": _PARENT_LEVEL[level]},
+        ).scalar()
+        if parent is None:
+            return None
+        where += " AND a.parent_id = :parent"
+        params["parent"] = parent
+    return db.session.execute(
+        text(
+            f"""SELECT a.code, a.unit_type || ' ' || a.name AS name,
+                       ST_X(coalesce(a.label_point, ST_PointOnSurface({shape}))) AS lon,
+                       ST_Y(coalesce(a.label_point, ST_PointOnSurface({shape}))) AS lat,
+                       ST_AsBinary({shape}) AS wkb
+                FROM areas a {shape_join}
+                WHERE {where} ORDER BY a.code"""
+        ),
+        params,
+    ).all()
+
+
+_PARENT_LEVEL = {"commune": "province", "village": "commune"}

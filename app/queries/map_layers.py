@@ -9,36 +9,34 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from app.extensions import db
-from app.queries.areas import drawn_shape
 from app.queries.selection import Selection
 
 _CHILD_COLUMN = {"province": "province_id", "commune": "commune_id", "village": "village_id"}
 
 
-def choropleth(level: str, parent_id: int | None, selection: Selection, detail: str = "fine") -> dict:
-    """Areas of a level (under a parent, or the whole country) with petition counts, as GeoJSON (see drawn_shape)."""
+def area_counts(level: str, parent_id: int | None, selection: Selection) -> list:
+    """Areas of a level (under a parent, or the whole country) with their petition counts, by code.
+
+    Rows of (code, name, parent_code, count, population): no geometry — the
+    boundaries come from their own cached files (app/maps/geo.py).
+    """
     where, params = selection.where()
     column = _CHILD_COLUMN[level]
-    shape_join, shape = drawn_shape(level)
-    area_filter = "a.parent_id = :parent" if parent_id else "a.level = :level"
+    area_filter = "a.parent_id = :parent" if parent_id else "TRUE"
     return db.session.execute(
         text(
-            f"""SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
-                  json_build_object('type', 'Feature',
-                    'properties', json_build_object(
-                      'code', a.code, 'name', a.unit_type || ' ' || a.name, 'count', coalesce(c.n, 0),
-                      'per_1000', CASE WHEN a.population > 0
-                                       THEN round(1000.0 * coalesce(c.n, 0) / a.population, 2) END),
-                    'geometry', ST_AsGeoJSON({shape}, :digits)::json) ORDER BY a.code), '[]'::json))
+            f"""SELECT a.code, a.unit_type || ' ' || a.name AS name, pa.code AS parent_code,
+                       coalesce(c.n, 0) AS count, a.population
                 FROM areas a
                 JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
-                {shape_join}
+                LEFT JOIN areas pa ON pa.id = a.parent_id
                 LEFT JOIN (SELECT p.{column} AS id, count(*) AS n FROM petitions p WHERE {where} GROUP BY 1) c
                   ON c.id = a.id
-                WHERE {area_filter} AND a.level = :level"""
+                WHERE {area_filter} AND a.level = :level
+                ORDER BY a.code"""
         ),
-        {**params, "parent": parent_id, "level": level, "detail": detail, "digits": 3 if detail == "coarse" else 4},
-    ).scalar_one()
+        {**params, "parent": parent_id, "level": level},
+    ).all()
 
 
 # Petitions binned on a grid of cell_deg: integer cell indices while grouping (cheap),
@@ -74,13 +72,20 @@ def heat_cells_by_category(selection: Selection, cell_deg: float) -> dict[str, s
 
 
 def petition_points(selection: Selection, limit: int = 2000):
-    """The newest petitions with a point (id, title, category, status, lon, lat) for markers."""
+    """The newest petitions for markers: (id, title, category, status, lon, lat, approximate).
+
+    A petition without a point but placed in a village (by the pickers) stands
+    at its village's label point, with approximate true.
+    """
     where, params = selection.where()
     return db.session.execute(
         text(
-            f"""SELECT p.id, coalesce(p.public_title, p.title) AS title, p.category_code,
-                       p.status, ST_X(p.location) AS lon, ST_Y(p.location) AS lat
-                FROM petitions p WHERE {where} AND p.location IS NOT NULL
+            f"""SELECT p.id, coalesce(p.public_title, p.title) AS title, p.category_code, p.status,
+                       ST_X(coalesce(p.location, v.label_point)) AS lon,
+                       ST_Y(coalesce(p.location, v.label_point)) AS lat,
+                       p.location IS NULL AS approximate
+                FROM petitions p LEFT JOIN areas v ON v.id = p.village_id
+                WHERE {where} AND (p.location IS NOT NULL OR v.label_point IS NOT NULL)
                 ORDER BY p.created_at DESC LIMIT :limit"""
         ),
         {**params, "limit": limit},

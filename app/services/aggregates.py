@@ -84,13 +84,9 @@ def selection_from_args(user: User | None, args: Mapping[str, str]) -> Selection
     )
 
 
-def public_collection(collection: dict) -> dict:
-    """Hide the counts of areas with fewer than a handful of petitions (they could point to a person)."""
-    for feature in collection["features"]:
-        props = feature["properties"]
-        if props["count"] < PUBLIC_MIN_COUNT:
-            props["count"], props["per_1000"] = 0, None
-    return collection
+def public_count(n: int) -> int | None:
+    """An area's count as the public sees it: None under a handful of petitions (they could point to a person)."""
+    return n if n >= PUBLIC_MIN_COUNT else None
 
 
 def public_channels(sel: Selection) -> list[dict]:
