@@ -282,3 +282,157 @@ def test_the_report_s_top_villages_are_the_busiest_first(world):
     ):
         top = [(code, total) for code, _, total, *_ in aggregates.report(sel, level)["top_villages"]]
         assert top == [row for row in map(tuple, expected) if level == "province" or row[0].startswith(world["a"])][:10]
+
+
+def boundary_urls(page: str) -> list[str]:
+    config = map_config(page, "public-map") if 'id="public-map-config"' in page else map_config(page)
+    return [config["base"], *(url for layer in config["layers"] for url in layer["files"].values())]
+
+
+def test_boundaries_come_from_a_cacheable_url_without_counts(client, world):
+    page = client.get("/map?province=46").get_data(as_text=True)
+    base, communes = boundary_urls(page)
+    assert re.fullmatch(r"/geo/2025/\d+/province/all-coarse\.json", base)
+    assert communes == base.replace("province/all-coarse", "commune/46-fine")
+    response = client.get(communes)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    etag = response.headers["ETag"]
+    again = client.get(communes, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    boundaries = response.get_json()
+    features = boundaries["features"]
+    expected = db.session.execute(
+        text("SELECT code, unit_type || ' ' || name FROM areas WHERE parent_id = :p ORDER BY code"),
+        {"p": area_by_code("46").id},
+    ).all()
+    assert [(f["properties"]["code"], f["properties"]["name"]) for f in features] == [tuple(r) for r in expected]
+    assert all(set(f["properties"]) == {"code", "name", "label"} for f in features)  # no count, for anyone
+    assert "count" not in response.get_data(as_text=True)
+    # the same bytes for an officer, whatever the filters of the page that named them
+    log_in(client, world["province_46"])
+    assert client.get(communes).get_data() == response.get_data()
+    assert boundary_urls(client.get("/officer/map?category=roads").get_data(as_text=True))[1] == communes
+
+
+def test_a_boundary_file_decodes_to_the_areas_shapes(client, world):
+    base = boundary_urls(client.get("/map?province=46").get_data(as_text=True))[1]
+    file = client.get(base).get_json()
+    (sx, sy), (tx, ty) = file["transform"]["scale"], file["transform"]["translate"]
+    a = next(f for f in file["features"] if f["properties"]["code"] == world["a"])
+    ring = a["geometry"]["coordinates"][0][0]
+    points, x, y = [], 0, 0
+    for dx, dy in zip(ring[::2], ring[1::2], strict=True):
+        x, y = x + dx, y + dy
+        points.append((tx + x * sx, ty + y * sy))
+    drawn = shapely.Polygon(points)
+    fine = shapely.from_wkb(
+        bytes(
+            db.session.execute(
+                text(
+                    "SELECT ST_AsBinary(s.geom) FROM area_shapes s JOIN areas a ON a.id = s.area_id "
+                    "WHERE a.code = :c AND s.detail = 'fine'"
+                ),
+                {"c": world["a"]},
+            ).scalar()
+        )
+    )
+    assert drawn.symmetric_difference(fine).area < 0.01 * fine.area  # the same shape, to the grid
+    lx, ly = a["properties"]["label"]
+    assert fine.buffer(0.001).contains(shapely.Point(tx + lx * sx, ty + ly * sy))  # its label inside it
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/geo/1990/1/province/all-coarse.json",  # a generation that is not the current one
+        "/geo/2025/1/province/all-coarse.json",  # an edition that is not the current one
+        "{current}/commune/00000-fine.json",  # no such province
+        "{current}/village/all-fine.json",  # no such file
+        "{current}/province/46-fine.json",
+        "{current}/commune/46-medium.json",
+    ],
+)
+def test_an_unknown_boundary_file_is_a_json_404(client, world, path):
+    base = boundary_urls(client.get("/map").get_data(as_text=True))[0]
+    current = base.rsplit("/", 2)[0]
+    response = client.get(path.format(current=current))
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    assert "immutable" not in response.headers.get("Cache-Control", "")
+
+
+def test_an_old_generation_s_boundaries_are_gone_once_a_new_one_is_current(client, world):
+    old = boundary_urls(client.get("/map").get_data(as_text=True))[0]
+    assert client.get(old).status_code == 200
+    features = [f for f in mini_geography() if f.level == "province"]
+    import_features(features, "2026", make_current=True)
+    new = boundary_urls(client.get("/map").get_data(as_text=True))[0]
+    assert new.startswith("/geo/2026/") and client.get(new).status_code == 200
+    assert client.get(old).status_code == 404
+
+
+def test_the_public_counts_hide_small_numbers_in_the_map_the_table_and_province_sums(client, world):
+    for _ in range(2):  # commune a reaches 6 published petitions; b stays at 1
+        world["a_roads"].append(petition_in(world["a"]))
+    from app.services.workflow import act
+
+    for p in world["a_roads"] + world["a_water"] + world["b_xss"]:
+        act(p, "accept", officer("commune", p.commune.code))
+    page = client.get("/map?province=46").get_data(as_text=True)
+    [communes] = map_config(page, "public-map")["layers"]
+    assert {code: n for code, (n, _) in communes["counts"].items()} == {world["a"]: 6}  # b: 1 is hidden
+    row = re.search(rf'<tr data-code="{world["b"]}">(.*?)</tr>', page, re.S).group(1)
+    assert "dưới 5" in row and ">1<" not in row
+    national = client.get("/map").get_data(as_text=True)
+    provinces, _communes = map_config(national, "public-map")["layers"]
+    assert provinces["counts"]["46"][0] == 6  # the sum of what is shown: b's 1 cannot be worked out
+    assert "99" not in provinces["counts"]  # province 99 has one petition, unpublished
+
+
+def test_the_public_table_sorts_by_link_and_refuses_bad_sort_values(client, world):
+    names = [
+        r
+        for r in re.findall(
+            r'<tr data-code="(\d+)">', client.get("/map?province=46&sort=name&dir=desc").get_data(as_text=True)
+        )
+    ]
+    ascending = re.findall(r'<tr data-code="(\d+)">', client.get("/map?province=46").get_data(as_text=True))
+    assert names == list(reversed(ascending)) and len(names) == 40
+    for bad in ("sort=population", "dir=sideways", "sort=name&sort=count"):
+        response = client.get(f"/map?province=46&{bad}")
+        assert response.status_code == 400 and 'role="alert"' in response.get_data(as_text=True)
+
+
+def test_a_commune_officer_gets_only_their_commune_s_counts_and_boundaries(client, world):
+    log_in(client, world["officer_a"])
+    page = client.get(f"/officer/map?province=46&commune={world['b']}").get_data(as_text=True)
+    config = map_config(page)
+    [villages] = config["layers"]
+    assert list(villages["files"]) == [world["a"]]  # its own villages, whatever the query asks
+    a_villages = {
+        code
+        for (code,) in db.session.execute(
+            text("SELECT v.code FROM areas v JOIN areas c ON c.id = v.parent_id WHERE c.code = :c"), {"c": world["a"]}
+        )
+    }
+    assert set(villages["counts"]) == a_villages
+    assert sum(n for n, _ in villages["counts"].values()) == 4
+    log_in(client, world["province_46"])
+    assert client.get(f"/officer/map?province=99&commune={world['b']}").status_code == 404
+
+
+def test_a_petition_placed_only_by_its_village_is_on_the_commune_map_as_approximate(client, world):
+    village, lon, lat = db.session.execute(
+        text(
+            "SELECT v.code, ST_X(v.label_point), ST_Y(v.label_point) FROM areas v JOIN areas c ON c.id = v.parent_id "
+            "WHERE c.code = :c ORDER BY v.code LIMIT 1"
+        ),
+        {"c": world["a"]},
+    ).one()
+    placed = petition_in(village, title="Cống tắc, chọn thôn bằng danh sách")
+    assert placed.location is None and placed.village.code == village
+    log_in(client, world["officer_a"])
+    markers = map_config(client.get("/officer/map").get_data(as_text=True))["markers"]
+    [marker] = [m for m in markers if m["title"] == "Cống tắc, chọn thôn bằng danh sách"]
+    assert marker["approximate"] is True and (marker["lon"], marker["lat"]) == (round(lon, 6), round(lat, 6))
+    assert all(not m["approximate"] for m in markers if m is not marker)  # the others have their own point
