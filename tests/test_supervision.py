@@ -282,7 +282,7 @@ def test_a_worker_killed_with_sigkill_is_replaced_and_the_site_stays_up(portal):
     os.kill(old, signal.SIGKILL)
     assert requests.get(portal.url + "/", timeout=10).status_code == 200
     new = wait_for(lambda: (p := portal.pid("worker")) not in (0, old) and p, 30, what="a new worker process")
-    wait_for(lambda: any(w.pid == new for w in workers(portal)), 30, what="the new worker in RQ's registry")
+    wait_for(lambda: any(w.pid == new for w in workers(portal)), 60, what="the new worker in RQ's registry")
     # The new worker does the work: a photo sent now is processed.
     code = submit(portal, [jpeg(400)])
     wait_for(lambda: photo_statuses(portal, code) == ["ready"], 60, what="the photo to be processed")
