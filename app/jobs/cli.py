@@ -23,6 +23,7 @@ jobs_cli = AppGroup("jobs", help="Background jobs.")
 
 
 REMIND_EVERY_S = 3600
+STANDBY_EVERY_S = 10
 ANONYMISE_EVERY_S = 86400
 
 
@@ -69,7 +70,16 @@ def worker():
 def scheduler():
     """Run RQ's scheduler (jobs due later, retries) once Redis answers; one holds the lock, others stand by."""
     _wait_for_redis()
-    RQScheduler([outbox.QUEUE], connection=Redis.from_url(current_app.config["REDIS_URL"])).work()
+    rq_scheduler = RQScheduler([outbox.QUEUE], connection=Redis.from_url(current_app.config["REDIS_URL"]))
+    # RQ's own scheduler tries for a lock held by another only every 10 minutes; a standby (or this one
+    # restarted while its old lock runs out, ≤ 61 s) takes over sooner by asking every STANDBY_EVERY_S.
+    standing_by = False
+    while not rq_scheduler.acquire_locks():
+        if not standing_by:
+            click.echo("Another scheduler holds RQ's lock; standing by.", err=True)
+            standing_by = True
+        time.sleep(STANDBY_EVERY_S)
+    rq_scheduler.work()
 
 
 def _wait_for_redis(every: float = 1.0) -> None:
