@@ -143,3 +143,10 @@ def test_nginx_passes_each_citizens_own_address_and_a_forged_one_changes_nothing
     assert send_petition(second, url, {"X-Forwarded-For": "127.0.0.2"}) == 303
     assert send_petition(second, url) == 303
     assert send_petition(second, url) == 429
+
+
+def test_the_request_id_is_nginxs_never_one_a_client_sends(behind_nginx):
+    url = behind_nginx.config["NGINX_URL"]
+    response = citizen("127.0.0.5").get(f"{url}/healthz", headers={"X-Request-Id": "chosen-by-the-client"}, timeout=10)
+    assert response.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-Id"])  # nginx's $request_id
