@@ -167,7 +167,7 @@ def badly_answered(path: str, response) -> str | None:
         return str(status)
     if status < 400:
         return None
-    if path.startswith("/api/"):
+    if path.startswith(("/api/", "/geo/")):  # /geo/: the maps' boundary files answer in JSON too
         try:
             error = json.loads(body)["error"]
             assert error["code"] and error["message"]
