@@ -30,7 +30,7 @@ VIETNAM_BOUNDS = [[8.2, 102.1], [23.4, 109.5]]
 # Zoom levels (Leaflet's): the national view is about 5–6, a province 8–9, a commune 11–12.
 COMMUNES_FROM = 7  # on the national map, communes replace provinces from this zoom on
 HEAT_FROM = 8  # heat only at province and commune zooms
-HEAT_RADIUS_M = 1500  # a heat point's radius on the ground, whatever the zoom
+HEAT_RADIUS_M = 2000  # a heat point's radius on the ground, whatever the zoom
 
 
 @dataclass(frozen=True)
