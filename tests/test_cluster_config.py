@@ -56,6 +56,34 @@ def test_nginx_accepts_the_cluster_configuration():
         shutil.rmtree(prefix, ignore_errors=True)
 
 
+def test_with_every_node_down_nginx_says_so_in_vietnamese_and_english():
+    prefix = nginx_prefix()
+    port, dead = port_for.select_random(), port_for.select_random()
+    conf = write_config(prefix, [f"127.0.0.1:{dead}"], f"127.0.0.1:{port}")
+    nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.PIPE)
+    try:
+        response = wait_for(f"http://127.0.0.1:{port}/petitions/new", nginx)
+        assert response.status_code == 502
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "Hệ thống đang tạm thời gián đoạn" in response.text and "briefly unavailable" in response.text
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def wait_for(url: str, nginx: subprocess.Popen) -> requests.Response:
+    """The first answer of a freshly started nginx."""
+    for _ in range(100):
+        try:
+            return requests.get(url, timeout=5)
+        except requests.ConnectionError:
+            if nginx.poll() is not None:
+                pytest.fail(f"nginx did not start: {nginx.stderr.read().decode()}")
+            time.sleep(0.05)
+    pytest.fail("nginx did not answer")
+
+
 class FromAddress(HTTPAdapter):
     """Connections from one loopback address: a citizen of its own."""
 
@@ -103,14 +131,7 @@ def behind_nginx(live_server, tmp_path_factory):
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(f"{url}/healthz", timeout=2)
-            break
-        except requests.ConnectionError:
-            if nginx.poll() is not None:
-                pytest.fail(f"nginx did not start: {nginx.stderr.read().decode()}")
-            time.sleep(0.05)
+    wait_for(f"{url}/healthz", nginx)
     app.config["NGINX_URL"] = url
     yield app
     nginx.terminate()
