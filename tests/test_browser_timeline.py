@@ -11,10 +11,9 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import Petition
-from tests.conftest import guarded_page
+from tests.conftest import ARTIFACTS, guarded_page
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots kept for people to look at
 ANSWER = "UBND phường đã sửa đèn chiếu sáng trên đường Lê Lợi ngày 6/12."
 AGENCY = "Công ty Chiếu sáng đô thị Huế"
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
@@ -22,8 +21,7 @@ WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "he
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
+    return ARTIFACTS  # screenshots kept for people to look at
 
 
 @pytest.fixture(scope="module")
