@@ -6,10 +6,16 @@ heatmap, a heat layer per category), the national commune choropleth, the
 provincial report page and a CSV export of the province. Each is timed
 (median of RUNS; the export once) and weighed in bytes; the baseline beside
 the province map is the raw SQL of its aggregates, measured in the same run.
+
+Then the bytes on the wire of the map pages, first and repeat view (see
+_wire_rows), on the synthetic geography and, when ../shared/geodata is
+there, on the real one (bench/realgeo.py).
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import statistics
 import time
@@ -20,7 +26,7 @@ from app import create_app
 from app.extensions import db
 from app.geodata import shapes
 from app.services import accounts
-from bench import data
+from bench import data, realgeo
 
 RUNS = 5
 PASSWORD = "bench-maps-password"
@@ -76,8 +82,113 @@ def run(table) -> None:
     table.add(f"CSV export of the province ({size / 1e6:.0f} MB): time", seconds, "s")
     country = _client(app, "bench.tw")
     seconds, size = _page(country, "/officer/map", runs=3)
-    table.add("national commune choropleth page: size", size / 1e6, "MB", goal="< 3 MB", met=size < 3e6)
-    table.add("national commune choropleth page: build time", seconds * 1000, "ms")
+    table.add("national map page (central staff): HTML size", size / 1e6, "MB")
+    table.add("national map page (central staff): build time", seconds * 1000, "ms")
+    _wire_rows(table, "synthetic", app, province_code, officers={"province": province, "national": country})
+    real = realgeo.real()
+    if real is not None:
+        real_app = create_app({"SQLALCHEMY_DATABASE_URI": real})
+        with real_app.app_context():
+            largest = db.session.execute(LARGEST).scalar_one()
+            db.session.remove()
+        _wire_rows(table, "real", real_app, largest)
+
+
+# The province with the most communes: the largest boundary file of a province's map.
+LARGEST = text(
+    """SELECT p.code FROM areas p JOIN areas c ON c.parent_id = p.id JOIN generations g
+       ON g.id = p.generation_id AND g.is_current GROUP BY p.code ORDER BY count(*) DESC, p.code LIMIT 1"""
+)
+
+
+def _wire_rows(table, geography: str, app, province_code: str, officers: dict | None = None) -> None:
+    """Bytes on the wire (gzip) of the map pages: everything the page makes a browser fetch for its first
+    view (the HTML with its counts, CSS, scripts, the boundary files it opens on), and for a repeat view
+    what a browser with a warm cache fetches again (whatever is not cacheable). bench/wire.py measures the
+    public pages in Chromium as well."""
+    public = app.test_client()
+    for label, client, url, goals in (
+        ("public map, the country", public, "/map", (300, 60)),
+        (f"public map, province {province_code}", public, f"/map?province={province_code}", (None, None)),
+        *(
+            (
+                f"{who} map of the officer ({'province ' + province_code if who == 'province' else 'the country'})",
+                client,
+                "/officer/map",
+                (None, None),
+            )
+            for who, client in (officers or {}).items()
+        ),
+    ):
+        first, repeat, files = _map_bytes(client, url)
+        first_goal, repeat_goal = goals
+        table.add(
+            f"{label}, {geography} geography: first view on the wire (gzip; {files})",
+            first / 1000,
+            "kB",
+            goal=f"≤ {first_goal} kB" if first_goal else "",
+            met=first <= first_goal * 1000 if first_goal else None,
+        )
+        table.add(
+            f"{label}, {geography} geography: repeat view on the wire (warm cache)",
+            repeat / 1000,
+            "kB",
+            baseline=first / 1000,
+            goal=f"≤ {repeat_goal} kB" if repeat_goal else "",
+            met=repeat <= repeat_goal * 1000 if repeat_goal else None,
+        )
+    everything = _all_commune_files(public)
+    table.add(
+        f"every province's communes (zoomed in everywhere), {geography} geography: on the wire", everything / 1000, "kB"
+    )
+
+
+def _wire(response) -> int:
+    """A response's size on the wire: as sent when compressed, else what gzip makes of it (headers aside)."""
+    body = response.get_data()
+    if response.headers.get("Content-Encoding") in ("gzip", "br", "deflate"):
+        return len(body)
+    return len(gzip.compress(body, 6)) if len(body) > 200 else len(body)
+
+
+def _cacheable(response) -> bool:
+    control = response.headers.get("Cache-Control", "")
+    found = re.search(r"max-age=(\d+)", control)
+    return bool(found and int(found.group(1)) > 3600) and "no-store" not in control
+
+
+def _map_bytes(client, url: str) -> tuple[int, int, str]:
+    """(first view, repeat view, what was counted) for a map page."""
+    headers = {"Accept-Encoding": "gzip"}
+    page = client.get(url, headers=headers)
+    assert page.status_code == 200, f"{url} answered {page.status_code}"
+    html = (
+        page.get_data(as_text=True)
+        if "Content-Encoding" not in page.headers
+        else gzip.decompress(page.get_data()).decode()
+    )
+    assets = re.findall(r'<(?:script[^>]+src|link[^>]+href)="(/static/[^"]+)"', html)
+    config = json.loads(
+        re.search(r'<script type="application/json" id="[^"]+-config">(.*?)</script>', html, re.S).group(1)
+    )
+    files = [config["base"]] + [
+        url for layer in config["layers"] if len(layer["files"]) == 1 for url in layer["files"].values()
+    ]
+    first = repeat = _wire(page)
+    for path in dict.fromkeys(assets + files):  # each fetched once
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, f"{path} answered {response.status_code}"
+        first += _wire(response)
+        if not _cacheable(response):
+            repeat += _wire(response)
+    return first, repeat, f"page + {len(set(assets))} static files + {len(set(files))} boundary files"
+
+
+def _all_commune_files(client) -> int:
+    html = client.get("/map").get_data(as_text=True)
+    config = json.loads(re.search(r'id="public-map-config">(.*?)</script>', html, re.S).group(1))
+    communes = config["layers"][1]["files"]
+    return sum(_wire(client.get(url, headers={"Accept-Encoding": "gzip"})) for url in communes.values())
 
 
 def _client(app, username: str):
