@@ -5,6 +5,7 @@ from disk with their caching."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import subprocess
@@ -115,6 +116,7 @@ def behind_nginx(live_server, tmp_path_factory):
             "STORAGE_ROOT": str(tmp_path_factory.mktemp("behind-nginx-storage")),
             "TRUST_PROXY_HOPS": 1,
             "SUBMIT_LIMIT": "2 per minute",
+            "COMPRESS_RESPONSES": False,  # as behind nginx in production: nginx compresses
         }
     )
     with app.app_context():
@@ -171,3 +173,28 @@ def test_the_request_id_is_nginxs_never_one_a_client_sends(behind_nginx):
     response = citizen("127.0.0.5").get(f"{url}/healthz", headers={"X-Request-Id": "chosen-by-the-client"}, timeout=10)
     assert response.status_code == 200
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-Id"])  # nginx's $request_id
+
+
+def test_nginx_compresses_pages_and_serves_static_files_from_disk_with_their_caching(behind_nginx):
+    url = behind_nginx.config["NGINX_URL"]
+    session = citizen("127.0.0.4")
+    page = session.get(f"{url}/", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Encoding"] == "gzip"
+    for path in ("/api/v1/areas?parent=46", "/api/v1/boundaries?parent=46"):  # JSON, GeoJSON
+        answer = session.get(f"{url}{path}", headers={"Accept-Encoding": "gzip"}, timeout=10)
+        assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip", path
+        assert answer.json()
+
+    hashed = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', page.text).group(1)
+    on_disk = (ROOT / "static" / "css" / "portal.css").read_bytes()
+    response = session.get(f"{url}{hashed}", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10)
+    raw = response.raw.read()
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["Content-Encoding"] == "gzip" and gzip.decompress(raw) == on_disk
+    assert "X-Request-Id" not in response.headers  # from disk: the portal never saw the request
+
+    plain = session.get(f"{url}/static/css/portal.css", timeout=10)
+    assert plain.status_code == 200 and plain.content == on_disk
+    assert plain.headers["Cache-Control"] == "public, max-age=600"
+    assert session.get(f"{url}/static/css/nothing-here.css", timeout=10).status_code == 404
