@@ -50,7 +50,7 @@ def content_security_policy(tile_url: str = "") -> dict[str, str]:
         "default-src": "'self'",
         "script-src": "'self'",
         "style-src": "'self'",
-        # Leaflet, folium's popups and the map legends set style attributes; a
+        # Leaflet, its plugins and the map legends set style attributes; a
         # style attribute cannot select or load anything, a <style> element must have the nonce.
         "style-src-attr": "'unsafe-inline'",
         "img-src": " ".join(images),

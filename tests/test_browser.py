@@ -15,7 +15,7 @@ from tests.factories import jpeg
 
 pytestmark = pytest.mark.browser
 XSS_TITLE = "<img src=x onerror=alert(1)>"
-# folium puts a popup inside a JavaScript template literal: `, ${…} and \ must stay text too.
+# Characters that act inside JavaScript strings and template literals: `, ${…} and \ must stay text too.
 MAP_XSS_TITLE = XSS_TITLE + " ${alert(2)} ` \\"
 
 
