@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
     compression,
@@ -16,9 +15,11 @@ from app import (
     logs,
     metrics,
     params,
+    proxies,
     redis_conn,
     request_ids,
     security_headers,
+    sessions,
     static_files,
     storage,
 )
@@ -35,8 +36,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     check_secret_key(app.config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_conn.limits_uri(app.config["REDIS_URL"]))
     app.json.ensure_ascii = False
-    if app.config["TRUST_PROXY_HOPS"]:  # the client address as the trusted proxies saw it
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUST_PROXY_HOPS"], x_proto=1)
+    proxies.init_app(app)  # the client address as the trusted proxies saw it
+    sessions.init_app(app)
 
     security_headers.init_app(app)  # first: its nonce exists before any other hook may answer
     request_ids.init_app(app)  # then the request id, the log lines and the clock, before any other hook

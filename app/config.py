@@ -63,6 +63,9 @@ class Config:
         # Reverse proxies in front of the portal whose X-Forwarded-For is
         # trusted for the client address (0: use the socket's address).
         self.TRUST_PROXY_HOPS = _int("TRUST_PROXY_HOPS", 0)
+        # The socket addresses of those proxies (comma-separated CIDRs): a request from anywhere
+        # else keeps its own address whatever X-Forwarded-For it sends (app/proxies.py).
+        self.TRUSTED_PROXIES = env.get("TRUSTED_PROXIES", "127.0.0.0/8,::1/128")
         # Compress text responses (Brotli, gzip: app/compression.py); 0 where nginx in front compresses.
         self.COMPRESS_RESPONSES = env.get("COMPRESS_RESPONSES", "1") == "1"
         # Base map tiles: none by default (the area boundaries are the base).
@@ -116,9 +119,7 @@ class Config:
         self.CONTACT_RETENTION_MONTHS = _int("CONTACT_RETENTION_MONTHS", 24)
         # Who may read /metrics and the details of /healthz (volume figures): clients from these
         # networks (comma-separated; empty: none), or any client sending "Authorization: Bearer <METRICS_TOKEN>".
-        self.METRICS_ALLOW_FROM = env.get(
-            "METRICS_ALLOW_FROM", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
-        )
+        self.METRICS_ALLOW_FROM = env.get("METRICS_ALLOW_FROM", "127.0.0.0/8,::1/128")
         self.METRICS_TOKEN = env.get("METRICS_TOKEN", "")
         # Logs: one JSON object a line ("json"), or readable lines ("text"); and from which level.
         self.LOG_FORMAT = env.get("LOG_FORMAT", "json")

@@ -19,7 +19,6 @@ METRICS_ALLOW_FROM (loopback and private networks by default) or sending
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import os
 import re
 import time
@@ -32,7 +31,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.config import ConfigError
+from app import proxies
 from app.extensions import db
 
 bp = Blueprint("metrics", __name__)
@@ -74,7 +73,7 @@ def petition_stored(channel: str, method: str, source: str | None) -> None:
 
 def init_app(app: Flask) -> None:
     """Time every request of the app, and check who may read the figures."""
-    app.extensions["metrics_networks"] = _networks(app.config["METRICS_ALLOW_FROM"])
+    app.extensions["metrics_networks"] = proxies.networks(app.config["METRICS_ALLOW_FROM"], "METRICS_ALLOW_FROM")
 
     @app.before_request
     def start_clock():
@@ -92,26 +91,13 @@ def init_app(app: Flask) -> None:
         return response
 
 
-def _networks(spec: str) -> list:
-    try:
-        return [ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()]
-    except ValueError as exc:
-        raise ConfigError(f"METRICS_ALLOW_FROM holds something that is not a network: {exc}") from exc
-
-
 def may_read_internals() -> bool:
     """The caller is a monitor: it sends METRICS_TOKEN, or comes from an allowed network."""
     token = current_app.config["METRICS_TOKEN"]
     sent = request.headers.get("Authorization", "")
     if token and sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].encode(), token.encode()):
         return True
-    try:
-        address = ipaddress.ip_address(request.remote_addr or "")
-    except ValueError:
-        return False
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in current_app.extensions["metrics_networks"])
+    return proxies.address_in(request.remote_addr, current_app.extensions["metrics_networks"])
 
 
 @bp.get("/metrics")

@@ -1,9 +1,10 @@
 """A request id on every web request, in its response and its log lines, carried into the jobs it causes.
 
-The id is nginx's `X-Request-Id` when the portal is behind trusted proxies
-(TRUST_PROXY_HOPS > 0: nginx sets it, overwriting what a client sent), else a
-fresh one. Only ids of a safe shape are taken: a client's header can never
-put a line break, a quote or a kilobyte into the logs.
+The id is nginx's `X-Request-Id` when the request came through a trusted
+proxy (TRUST_PROXY_HOPS > 0 and its socket peer in TRUSTED_PROXIES, see
+app/proxies.py: nginx sets it, overwriting what a client sent), else a fresh
+one. Only ids of a safe shape are taken: a client's header can never put a
+line break, a quote or a kilobyte into the logs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import Flask, current_app, request
+from flask import Flask, request
+
+from app.proxies import VIA_TRUSTED_PROXY
 
 HEADER = "X-Request-Id"
 # nginx's $request_id is 32 hex digits; UUIDs and other tracers' ids fit too.
@@ -39,7 +42,7 @@ def valid(value: str | None) -> bool:
 def _from_request() -> str:
     """The trusted proxy's id when there is one and it has a safe shape, else a new one."""
     given = request.headers.get(HEADER)
-    if current_app.config["TRUST_PROXY_HOPS"] and valid(given):
+    if request.environ.get(VIA_TRUSTED_PROXY) and valid(given):
         return given
     return new()
 

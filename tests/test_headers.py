@@ -149,3 +149,19 @@ def test_the_session_cookie_keeps_the_portal_s_settings(client):
     response = client.get("/login")
     [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_an_officer_s_session_cookie_never_rides_on_a_response_shared_caches_keep(client, app_ctx):
+    from tests.test_maps import boundary_urls
+
+    log_in(client, officer("province", "46"))
+    boundaries = boundary_urls(client.get("/map?province=46").get_data(as_text=True))[1]
+    stylesheet = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', client.get("/").get_data(as_text=True))[1]
+    for url in (boundaries, stylesheet, "/static/css/portal.css", "/favicon.ico"):
+        response = client.get(url)
+        assert response.status_code == 200 and "public" in response.headers["Cache-Control"], url
+        assert "Set-Cookie" not in response.headers, url
+        assert "Cookie" not in response.headers.get("Vary", ""), url
+    # a private page still refreshes the officer's session (its idle timeout counts from here)
+    inbox = client.get("/officer/")
+    assert inbox.status_code == 200 and "session=" in inbox.headers["Set-Cookie"]

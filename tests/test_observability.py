@@ -22,7 +22,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 from sqlalchemy import select, text
 
-from app import create_app, logs
+from app import create_app, logs, proxies
 from app.extensions import db
 from app.models import OutboxJob, Petition
 from app.redis_conn import redis
@@ -164,9 +164,25 @@ def test_metrics_are_refused_to_the_internet_without_the_token(client, app, monk
     assert wrong.status_code == 403
     right = client.get("/metrics", environ_base=PUBLIC, headers={"Authorization": "Bearer s3cret-scraper-token"})
     assert right.status_code == 200 and "portal_petitions_accepted_total" in right.get_data(as_text=True)
-    # a private network (the monitoring host beside the nodes) may read them without it
-    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+    # loopback may read them without it; a private network only once it is named in METRICS_ALLOW_FROM
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "::ffff:127.0.0.1"}).status_code == 200
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 403
+    monkeypatch.setitem(app.extensions, "metrics_networks", proxies.networks("10.0.0.0/8", "METRICS_ALLOW_FROM"))
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+
+
+def test_a_client_past_the_proxy_cannot_claim_an_address_in_x_forwarded_for(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "TRUST_PROXY_HOPS", 1)
+    # through nginx on loopback, the address nginx saw counts: an internet client is refused ...
+    assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403
+    # ... and one reaching the node directly cannot pass for loopback, nor bring nginx's request id
+    direct = client.get(
+        "/metrics",
+        environ_base=PUBLIC,
+        headers={"X-Forwarded-For": "127.0.0.1", "X-Request-Id": "0f3c9a4e5b6d7e8f9a0b1c2d3e4f5a6b"},
+    )
+    assert direct.status_code == 403 and "portal_" not in direct.get_data(as_text=True)
+    assert direct.headers["X-Request-Id"] != "0f3c9a4e5b6d7e8f9a0b1c2d3e4f5a6b"
 
 
 def test_metrics_report_the_outbox_queue_and_failed_jobs(client):
