@@ -200,3 +200,15 @@ def test_a_large_export_built_by_the_job_is_the_same_file_as_the_streamed_one(ap
         "2026-03-02T08:00:00+07:00",
     }
     assert {r["Trạng thái"] for r in rows} == {"Đã tiếp nhận"}
+
+
+@pytest.mark.parametrize(
+    "title",
+    [' =HYPERLINK("http://x")', "\n=1+1", "\u00a0@SUM(A1)", "\u200b+cmd", "\uff1dHYPERLINK(1)", "\t-2+3"],
+)
+def test_a_formula_hidden_behind_invisible_characters_stays_text_in_the_csv(client, app_ctx, title):
+    petition = petition_in(DAI_DUC_1, title=title)
+    log_in(client, officer("province", "46"))
+    _, rows = csv_rows(client)
+    cell = next(r for r in rows if r["Mã kiến nghị"] == petition.reference)["Tiêu đề"]
+    assert cell == "'" + title  # a spreadsheet shows it as typed and never runs it

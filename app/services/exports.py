@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -51,7 +52,10 @@ HEADERS = {
     "contact_name": "Họ tên người gửi",
     "contact_phone": "Điện thoại",
 }
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet may run a cell that starts with one of these (fullwidth forms too), even after
+# leading spaces, line breaks or other invisible characters.
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_INVISIBLE = re.compile(r"[\s\x00-\x1f\u200b-\u200f\u2060\ufeff]*")
 NAMED = ("status", "category_code", "channel", "geotag_method")  # codes written as their names
 
 
@@ -86,7 +90,8 @@ def safe_cell(value) -> str:
     if value is None:
         return ""
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    visible = text[_INVISIBLE.match(text).end() :]
+    return "'" + text if text.startswith(("\t", "\r")) or visible.startswith(FORMULA_STARTS) else text
 
 
 def csv_chunks(rows: Iterable[dict], with_contact: bool) -> Iterator[str]:
