@@ -164,6 +164,8 @@ def test_an_officer_filing_without_a_place_files_it_in_their_own_commune(client,
     petition = db.session.scalars(select(Petition).where(Petition.title == "Cử tri báo cầu hỏng")).one()
     assert (petition.commune.code, petition.geotag_method) == (commune["code"], "chosen")
     assert petition.assigned_area_id == petition.commune_id
+    page = client.get(f"/officer/petitions/{petition.id}").get_data(as_text=True)
+    assert re.search(r'id="channel">\s*Đường dây nóng', page)  # the channel by name, not its code
 
 
 def test_central_staff_filing_for_a_citizen_must_pick_a_place(client, app_ctx):

@@ -144,6 +144,10 @@ class Petition(db.Model):
         return str(STATUS_NAMES.get(self.status, self.status))
 
     @property
+    def channel_name(self) -> str:
+        return str(CHANNEL_NAMES.get(self.channel, self.channel))
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
