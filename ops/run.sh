@@ -18,7 +18,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
   embedded_init "${INSTANCE_PATH:-instance}"
 else
   embedded_paths "${INSTANCE_PATH:-instance}"
-  mkdir -p "$INSTANCE" "$SOCKDIR"
+  mkdir -p "$INSTANCE"
+  embedded_sockdir
 fi
 export INSTANCE SOCKDIR INSTANCE_PATH=$INSTANCE
 supervise_lock

@@ -11,12 +11,33 @@ embedded_paths() {
   SOCKDIR=/tmp/cmts-$(printf '%s' "$INSTANCE" | sha1sum | cut -c1-10)
 }
 
+# The socket folder: private (0700) and really ours. Its name under /tmp can be
+# guessed, so one that another user made first (a folder or a link) is refused,
+# never used: it would open the trust-authenticated database to them and let
+# them steer what this script (often root) writes.
+embedded_sockdir() {
+  local owner want
+  want=$(id -u)
+  [ "$want" -eq 0 ] && want=$(id -u postgres)
+  if [ ! -e "$SOCKDIR" ] && [ ! -L "$SOCKDIR" ]; then
+    mkdir -m 0700 "$SOCKDIR" 2>/dev/null || true
+    [ "$(id -u)" -eq 0 ] && [ ! -L "$SOCKDIR" ] && [ -d "$SOCKDIR" ] && [ "$(stat -c %u "$SOCKDIR")" -eq 0 ] &&
+      chown -h postgres: "$SOCKDIR"
+  fi
+  owner=$(stat -c %u "$SOCKDIR" 2>/dev/null || echo none)
+  if [ -L "$SOCKDIR" ] || [ ! -d "$SOCKDIR" ] || [ "$owner" != "$want" ]; then
+    echo "The socket folder $SOCKDIR is not the portal's own (a link, or owned by user $owner):" >&2
+    echo "remove it, or set INSTANCE_PATH to another folder." >&2
+    return 1
+  fi
+  chmod 0700 "$SOCKDIR"
+}
+
 embedded_init() {
   embedded_paths "$1"
   mkdir -p "$INSTANCE"
-  mkdir -p "$SOCKDIR"
+  embedded_sockdir || return 1
   if [ "$(id -u)" -eq 0 ]; then
-    chown postgres: "$SOCKDIR"
     if ! runuser -u postgres -- test -x "$INSTANCE"; then
       echo "The postgres system user cannot reach $INSTANCE (a folder above it is private)." >&2
       echo "Set INSTANCE_PATH to a folder it can reach, or give DATABASE_URL." >&2
@@ -60,7 +81,7 @@ embedded_pg_start() {
   fi
   if [ -z "$pid" ]; then
     ops/pg_ctl start -s -w -D "$data" -l "$data/server.log" \
-      -o "-c listen_addresses='' -c unix_socket_directories='$SOCKDIR'" 9>&-
+      -o "-c listen_addresses='' -c unix_socket_directories='$SOCKDIR' -c unix_socket_permissions=0700" 9>&-
   fi
   EMBEDDED_PG=$data
   if ! _embedded_psql -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then

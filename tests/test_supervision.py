@@ -369,3 +369,22 @@ def test_ctrl_c_stops_everything_make_run_started(portal):
     assert not portal.postmaster_running()
     assert not (portal.sockdir / "supervisord.pid").exists()
     assert not portal.port_listening()
+
+
+def test_a_socket_folder_another_user_made_first_is_refused_and_left_untouched(tmp_path):
+    # The folder's name under /tmp can be guessed: someone who makes it first (here a link
+    # to a folder of theirs) must neither get the database's sockets nor have it chowned.
+    run = MakeRun(tmp_path)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    run.sockdir.symlink_to(theirs)
+    try:
+        refused = subprocess.run(
+            [str(ROOT / "ops" / "run.sh")], cwd=ROOT, env=run.env, capture_output=True, text=True, timeout=120
+        )
+        assert refused.returncode != 0
+        assert "is not the portal's own" in refused.stderr
+        assert theirs.stat().st_uid == os.getuid() and list(theirs.iterdir()) == []
+        assert not (run.instance / "pgdata").exists()  # nothing was started
+    finally:
+        run.sockdir.unlink()
