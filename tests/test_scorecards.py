@@ -6,7 +6,7 @@ import re
 
 from app.services import areas
 from app.text import fold
-from tests.factories import petition_in
+from tests.factories import officer, petition_in
 
 PHONG_HOA = "17600"  # Phường Phong Hòa, Thành phố Huế, in the test slice
 
@@ -101,7 +101,8 @@ def test_the_scorecard_says_what_can_be_compared_and_shows_its_channels(client, 
         r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', re.search(r'id="channels".*?</table>', html, re.S).group(0)
     )
     cells = {name: re.sub(r"<[^>]+>", " ", rest).split() for name, rest in rows}
-    assert cells == {"Cổng trực tuyến": ["6", "75%"], "Đơn giấy": ["dưới", "5"]}  # 2 paper petitions: not shown
+    # 2 paper petitions are hidden, and so are the 6 online: else 8 − 6 would tell the 2
+    assert cells == {"Cổng trực tuyến": ["không", "công", "bố"], "Đơn giấy": ["không", "công", "bố"]}
     comparability = re.search(r'id="comparability".*?</section>', html, re.S).group(0)
     assert "đơn giấy" in comparability and "tỷ lệ trả lời đúng hạn và số ngày trả lời" in comparability
     assert re.search(r'id="satisfaction">—<', html)  # no ratings yet
@@ -110,3 +111,32 @@ def test_the_scorecard_says_what_can_be_compared_and_shows_its_channels(client, 
 def test_a_scorecard_links_back_to_its_province_s_list(client):
     html = client.get(f"/scorecard/{PHONG_HOA}").get_data(as_text=True)
     assert 'href="/scorecards?province=46"' in html and 'href="/scorecards"' in html
+
+
+def scorecard_cells(client, code: str) -> dict[str, list[str]]:
+    html = client.get(f"/scorecard/{code}").get_data(as_text=True)
+    table = re.search(r'id="channels".*?</table>', html, re.S).group(0)
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', table)
+    return {name: re.sub(r"<[^>]+>", " ", rest).split() for name, rest in rows}
+
+
+def test_a_hidden_channel_cannot_be_worked_out_from_the_total(client, app_ctx):
+    for channel, n in (("web", 7), ("paper", 5), ("hotline", 1)):
+        for _ in range(n):
+            petition_in(PHONG_HOA, channel=channel)
+    cells = scorecard_cells(client, PHONG_HOA)
+    # the one hotline petition is hidden, and the paper ones with it: 13 − 7 leaves 6 for both together
+    assert cells["Cổng trực tuyến"] == ["7", "54%"]
+    assert cells["Đơn giấy"] == cells["Đường dây nóng"] == ["không", "công", "bố"]
+
+
+def test_one_answer_s_timing_is_not_published(client, app_ctx):
+    from app.services.workflow import act
+
+    petitions = [petition_in(PHONG_HOA) for _ in range(6)]
+    province = officer("province", "46")
+    act(petitions[0], "accept", province)
+    act(petitions[0], "resolve", province, answer="Đã sửa xong.")
+    html = client.get(f"/scorecard/{PHONG_HOA}").get_data(as_text=True)
+    assert re.search(r'id="resolved">1<', html)
+    assert re.search(r'id="on-time">—<', html) and re.search(r'id="median-days">—<', html)

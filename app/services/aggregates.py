@@ -92,16 +92,24 @@ def public_count(n: int) -> int | None:
 def public_channels(sel: Selection) -> list[dict]:
     """How a commune's petitions came in, by channel, for the public: a channel with only a few shows no count.
 
-    Each: code, name, count (None when under PUBLIC_MIN_COUNT) and share of all received (None likewise).
+    Each: code, name, count (None when hidden) and share of all received (None likewise).
     """
     rows = counts_by_channel(sel)
     total = sum(n for _, n in rows)
+    hidden = {code for code, n in rows if n < PUBLIC_MIN_COUNT}
+    # The total is public: one hidden channel would be the total less the others, and
+    # hidden ones adding up to a handful could be told apart. Hide the next smallest too
+    # until the hidden ones are at least two and hold at least PUBLIC_MIN_COUNT together.
+    for code, _ in sorted((row for row in rows if row[0] not in hidden), key=lambda row: row[1]):
+        if not hidden or (len(hidden) >= 2 and sum(n for c, n in rows if c in hidden) >= PUBLIC_MIN_COUNT):
+            break
+        hidden.add(code)
     return [
         {
             "code": code,
             "name": str(CHANNEL_NAMES.get(code, code)),
-            "count": n if n >= PUBLIC_MIN_COUNT else None,
-            "share": n / total if n >= PUBLIC_MIN_COUNT else None,
+            "count": None if code in hidden else n,
+            "share": None if code in hidden else n / total,
         }
         for code, n in rows
     ]
