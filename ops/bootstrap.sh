@@ -10,6 +10,8 @@ need=()
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
 ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgresql-postgis)
 command -v redis-server >/dev/null || need+=(redis-server)
+# openssl: the certificates of the object store's own ports (ops/cluster/seaweedfs_security.py).
+command -v openssl >/dev/null || need+=(openssl)
 [ "${WITH_BROWSER:-0}" = 1 ] && { command -v chromium >/dev/null || need+=(chromium); }
 # nginx: the front of `make cluster`, and of the tests of its configuration.
 [ "${WITH_NGINX:-0}" = 1 ] && { command -v nginx >/dev/null || need+=(nginx); }

@@ -6,6 +6,8 @@ from disk with their caching."""
 from __future__ import annotations
 
 import gzip
+import os
+import random
 import re
 import shutil
 import subprocess
@@ -22,7 +24,9 @@ from requests.adapters import HTTPAdapter
 
 from app import create_app
 from app.redis_conn import redis
+from app.storage import from_url
 from tests.factories import petition_fields
+from tests.seaweedfs import SeaweedFS, _die_with_parent, assert_closed_to_anyone_without_its_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "ops" / "cluster"))
@@ -198,3 +202,53 @@ def test_nginx_compresses_pages_and_serves_static_files_from_disk_with_their_cac
     assert plain.status_code == 200 and plain.content == on_disk
     assert plain.headers["Cache-Control"] == "public, max-age=600"
     assert session.get(f"{url}/static/css/nothing-here.css", timeout=10).status_code == 404
+
+
+class ClusterObjectStore(SeaweedFS):
+    """ops/cluster/s3.sh, the object store of `make cluster`, started as supervisord starts it, on free ports."""
+
+    def start(self, timeout: float = 60.0) -> ClusterObjectStore:
+        ports = {}
+        while not ports or not all(port_for.is_available(port) for port in ports.values()):
+            base = random.randrange(20000, 50000)  # the S3 port; +1 master, +2 volume, +3 filer, gRPC +10000
+            for offset, name in enumerate(("s3", "master", "volume", "filer")):
+                ports[name], ports[f"{name}_grpc"] = base + offset, base + offset + 10000
+        self.ports, self.port = ports, ports["s3"]
+        self.instance = self.dir / "instance"
+        (self.instance / "s3").mkdir(parents=True)
+        self.write_identities(self.instance / "s3" / "identities.json")  # as ops/cluster.sh makes it
+        self.config = self.instance / "s3" / "config"
+        env = {**os.environ, "INSTANCE": str(self.instance), "SOCKDIR": str(self.dir), "CLUSTER_S3_PORT": str(base)}
+        log = (self.dir / "weed.log").open("wb")
+        self.process = subprocess.Popen(
+            [str(ROOT / "ops" / "cluster" / "s3.sh")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        self._wait_ready(timeout)
+        return self
+
+
+def test_the_clusters_object_store_answers_s3_with_its_keys_and_nothing_else_without_them():
+    store_server = ClusterObjectStore("portal-cluster", "cluster-secret-" + os.urandom(8).hex()).start()
+    try:
+        s3_folder = store_server.instance / "s3"
+        assert s3_folder.stat().st_mode & 0o777 == 0o700  # its data files hold the photos as they are
+        assert (store_server.config / "security.toml").stat().st_mode & 0o777 == 0o600
+        assert (store_server.config / "tls" / "weed.key").stat().st_mode & 0o777 == 0o600
+        assert not (store_server.config / "tls" / "ca.key").exists()  # nobody can sign another certificate
+
+        store_server.client().create_bucket(Bucket="portal")
+        endpoint = store_server.endpoint
+        store = from_url(f"s3://portal?endpoint={endpoint}", store_server.access_key, store_server.secret_key)
+        photo = b"a citizen's photo, GPS tags and all " + os.urandom(16)
+        store.put("incoming/abc.bin", photo)
+        assert store.get("incoming/abc.bin") == photo
+
+        assert_closed_to_anyone_without_its_keys(store_server, "portal", "incoming/abc.bin", photo)
+        assert store.get("incoming/abc.bin") == photo
+    finally:
+        store_server.stop()

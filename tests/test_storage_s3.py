@@ -24,7 +24,7 @@ from app.redis_conn import redis
 from app.storage import S3Storage, StorageError, current_storage, from_url
 from tests.conftest import bind_to_test_transaction
 from tests.factories import jpeg, log_in, officer, petition_in, slice_communes, submit_petition
-from tests.seaweedfs import SeaweedFS
+from tests.seaweedfs import SeaweedFS, assert_closed_to_anyone_without_its_keys
 
 ACCESS_KEY, SECRET_KEY = "portal-test", "s3-secret-" + uuid.uuid4().hex
 JSON = {"Accept": "application/json"}
@@ -160,6 +160,20 @@ def test_the_object_store_refuses_the_keys_local_storage_refuses(seaweedfs, buck
         with pytest.raises(ValueError):
             call()
     assert objects(seaweedfs, bucket) == {}
+
+
+def test_only_the_s3_gateway_answers_its_master_volume_server_and_filer_refuse_anyone_without_its_keys(
+    seaweedfs, bucket
+):
+    store = from_url(f"s3://{bucket}?endpoint={seaweedfs.endpoint}", ACCESS_KEY, SECRET_KEY)
+    original = b"quarantined original, GPS tags and all " + uuid.uuid4().bytes
+    store.put("incoming/abc.bin", original)
+    assert store.get("incoming/abc.bin") == original  # the portal, with its S3 keys, writes and reads
+
+    assert_closed_to_anyone_without_its_keys(seaweedfs, bucket, "incoming/abc.bin", original)
+    assert store.get("incoming/abc.bin") == original  # nothing overwritten or deleted past the gateway
+    store.put("incoming/abc.bin", b"replaced by the portal")
+    assert store.get("incoming/abc.bin") == b"replaced by the portal"
 
 
 def test_wrong_credentials_fail_clearly_and_the_citizen_gets_a_503_not_a_lost_petition(app, app_ctx, seaweedfs, bucket):
