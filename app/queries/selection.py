@@ -14,6 +14,7 @@ class Selection:
 
     assigned_province_id: int | None = None
     assigned_area_id: int | None = None
+    province_id: int | None = None  # where the petition is (the public's counts), not whose inbox holds it
     category: str = ""
     status: str = ""
     since: datetime | None = None
@@ -27,6 +28,7 @@ class Selection:
         for column, value in (
             ("assigned_province_id", self.assigned_province_id),
             ("assigned_area_id", self.assigned_area_id),
+            ("province_id", self.province_id),
             ("category_code", self.category or None),
             ("status", self.status or None),
         ):

@@ -39,12 +39,17 @@ def selection(
     common = {"category": category, "status": status, "since": since, "until": until}
     if user is not None and user.role == "province" and province is not None and province.id != user.area_id:
         abort(404)
-    narrowed = scope.criteria(user) if user is not None else {}
+    if user is None:
+        # The public: aggregates of published petitions only, so no filter subtracted from another
+        # reveals a petition it may not read (a private complaint, one not yet accepted); counted where
+        # they are (their commune), never by whose inbox holds them — the country's map and a province's
+        # then give a commune the same count, and a forward to another province shows in neither.
+        narrowed = {"province_id": province.id} if province is not None else {}
+        return Selection(**narrowed, **common, published_only=True)
+    narrowed = scope.criteria(user)
     if not narrowed and province is not None:
         narrowed = scope.criteria_for_area(province)
-    # The public: aggregates of published petitions only, so no filter subtracted from another
-    # reveals a petition it may not read (a private complaint, one not yet accepted).
-    return Selection(**narrowed, **common, published_only=user is None)
+    return Selection(**narrowed, **common)
 
 
 WEEKS_BACK = 104  # the week slider reaches two years back
