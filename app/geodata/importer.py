@@ -26,6 +26,7 @@ from app.geodata import shapes
 from app.geodata.features import LEVELS, AreaFeature
 from app.geodata.readers import GeodataError
 from app.models.area import PARENT_LEVEL
+from app.queries.areas import new_boundary_edition
 from app.text import fold
 
 
@@ -59,6 +60,8 @@ def import_features(
             raise GeodataError(problems)
     if any(report.inserted[level] or report.updated[level] for level in ("province", "commune")):
         shapes.rebuild(generation_id)  # the maps' simplified boundaries follow
+    if any(report.inserted[level] or report.updated[level] for level in LEVELS):
+        new_boundary_edition(generation_id)  # new URLs for its boundary files
     # Fresh planner statistics. The generations table is too small for
     # autovacuum ever to analyse it; without them PostgreSQL re-plans every
     # geotag statement instead of keeping its plan (0.47 ms → 0.22 ms a geotag).

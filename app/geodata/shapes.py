@@ -13,6 +13,7 @@ import shapely
 from sqlalchemy import text
 
 from app.extensions import db
+from app.queries.areas import new_boundary_edition
 
 # Tolerance in degrees: coarse for national maps, fine for a province's map.
 TOLERANCE = {"coarse": 0.01, "fine": 0.001}
@@ -48,4 +49,5 @@ def rebuild(generation_id: int) -> int:
                 [{"id": i, "detail": detail, "wkb": shapely.to_wkb(s)} for i, s in zip(ids, simple, strict=True)],
             )
             written += len(ids)
+    new_boundary_edition(generation_id)  # the maps' boundary files change with them
     return written

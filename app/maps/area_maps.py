@@ -1,98 +1,24 @@
-"""The area maps' data: boundary files under cacheable URLs, counts per area, what each popup links to.
+"""The area maps' data: counts per area, what each popup links to, the public map's table.
 
-Boundaries are served once per boundary generation, level and detail from
-`/geo/<generation>/<edition>/<level>/<parent code|all>-<detail>.json`: the
-same bytes for every viewer (geometry, codes, names, label points; no
-count), cached by browsers and proxies for a year (`immutable`) with an
-ETag. The edition changes when the generation's areas are written again,
-so a re-import gets new URLs. Only the current generation is served: an old
-or unknown one, edition or parent is a 404 (JSON). Counts depend on who
-asks and on the filters, so they come inline with each page.
+The boundaries come from their own cacheable files (app/maps/boundary_files.py);
+counts depend on who asks and on the filters, so they come inline with each
+page — the public's shared for a few minutes (app/services/map_counts.py).
 """
 
 from __future__ import annotations
 
-import re
-from collections import OrderedDict
-from threading import Lock
-
-from flask import abort, current_app, g, request, url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 
-from app.maps import bp, builders, geo
-from app.queries.areas import boundary_edition, boundary_rows, current_generation
-from app.queries.map_layers import area_counts, heat_cells, heat_cells_by_category, petition_points
-from app.services import aggregates
+from app.maps import builders
+from app.maps.boundary_files import file_url
+from app.queries.map_layers import heat_cells, heat_cells_by_category, petition_points
+from app.services import aggregates, map_counts
+from app.services.map_counts import MapCounts
 from app.text import fold
 
 HEAT_CELL_DEG = 0.005  # ~550 m: the heatmap shows places, never a single house
 CATEGORY_HEAT_CELL_DEG = 0.01
-CACHE_FOREVER = "public, max-age=31536000, immutable"
-_FILE_NAME = re.compile(r"(all|[0-9]{2,8})-(coarse|fine)")
-# Which files exist: the provinces of the country; a province's communes (and the country's, coarse); a
-# commune's villages.
-_SHAPES = {("province", "all"), ("commune", "all"), ("commune", "parent"), ("village", "parent")}
-
-
-class _Files:
-    """The boundary files a process has made, newest used kept (a national file is about 1 MB)."""
-
-    def __init__(self, size: int = 96):
-        self.size, self.files, self.lock = size, OrderedDict(), Lock()
-
-    def get(self, key, make):
-        with self.lock:
-            if key in self.files:
-                self.files.move_to_end(key)
-                return self.files[key]
-        made = make()
-        with self.lock:
-            self.files[key] = made
-            while len(self.files) > self.size:
-                self.files.popitem(last=False)
-        return made
-
-
-_files = _Files()
-
-
-@bp.get("/geo/<generation>/<edition>/<any(province, commune, village):level>/<name>.json")
-def boundary_file(generation: str, edition: str, level: str, name: str):
-    """A boundary file: one level's areas (a parent's children, or all) at one detail; no counts."""
-    current = _current()
-    match = _FILE_NAME.fullmatch(name)
-    if current is None or (generation, edition) != (current[1], current[2]) or match is None:
-        abort(404)
-    parent, detail = match.groups()
-    if (level, "all" if parent == "all" else "parent") not in _SHAPES or (level == "village" and detail != "fine"):
-        abort(404)
-    key = (current[0], edition, level, parent, detail)
-
-    def make():
-        rows = boundary_rows(current[0], level, None if parent == "all" else parent, detail)
-        return None if rows is None else geo.encode(rows, detail)
-
-    made = _files.get(key, make)
-    if made is None:
-        abort(404)
-    response = current_app.response_class(made.body, mimetype="application/json")
-    response.set_etag(made.etag)
-    response.headers["Cache-Control"] = CACHE_FOREVER
-    return response.make_conditional(request)
-
-
-def _current() -> tuple[int, str, str] | None:
-    """The current generation (id, name) and its edition, once per request."""
-    if "boundary_generation" not in g:
-        found = current_generation()
-        g.boundary_generation = (*found, str(boundary_edition(found[0]))) if found else None
-    return g.boundary_generation
-
-
-def file_url(level: str, parent: str, detail: str) -> str:
-    """Where a boundary file of the current generation is served."""
-    _id, name, edition = _current()
-    return url_for("maps.boundary_file", generation=name, edition=edition, level=level, name=f"{parent}-{detail}")
 
 
 # ---------------------------------------------------------------- counts
@@ -161,46 +87,54 @@ def _links(public: bool) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def area_map(sel, province, commune, names, *, public: bool = False, element_id: str = "area-map", assets: dict):
+def area_map(
+    sel,
+    province,
+    commune,
+    names,
+    *,
+    counts: MapCounts | None = None,
+    public: bool = False,
+    element_id: str = "area-map",
+    assets: dict,
+):
     """The map of the country (provinces, then communes as one zooms in), a province's communes or a
-    commune's villages, shaded by the selection's counts; heat at province and commune zooms only."""
+    commune's villages, shaded by the selection's counts (counted here unless given); heat at province
+    and commune zooms only."""
+    counts = counts or map_counts.of(sel, province, commune, public=public)
     base = file_url("province", "all", "coarse")
-    provinces = area_counts("province", None, sel)
     if commune is not None:
-        villages = area_counts("village", commune.id, sel)
         layers = [
             builders.AreaLayer(
                 "village",
                 {commune.code: file_url("village", commune.code, "fine")},
-                counts_of(villages, public),
+                counts_of(counts.villages, public),
                 labels_from=11,
             ),
         ]
         focus = commune.code
     elif province is not None:
-        communes = area_counts("commune", province.id, sel)
         layers = [
             builders.AreaLayer(
                 "commune",
                 {province.code: file_url("commune", province.code, "fine")},
-                counts_of(communes, public),
+                counts_of(counts.communes, public),
                 labels_from=8,
             ),
         ]
         focus = province.code
     else:
-        communes = area_counts("commune", None, sel)
         layers = [
             builders.AreaLayer(
                 "province",
                 {"all": base},
-                province_counts(provinces, communes, public),
+                province_counts(counts.provinces, counts.communes, public),
                 to_zoom=builders.COMMUNES_FROM - 1,
             ),
             builders.AreaLayer(
                 "commune",
-                {code: file_url("commune", code, "fine") for code, *_ in provinces},
-                counts_of(communes, public),
+                {code: file_url("commune", code, "fine") for code, *_ in counts.provinces},
+                counts_of(counts.communes, public),
                 from_zoom=builders.COMMUNES_FROM,
                 labels_from=9,
             ),
@@ -229,7 +163,7 @@ def area_map(sel, province, commune, names, *, public: bool = False, element_id:
 
 def markers_map(sel, commune, names, status_names, *, assets: dict, element_id: str = "area-map"):
     """A commune's named villages and its petitions as markers linking to the officer's petition page."""
-    villages = area_counts("village", commune.id, sel)
+    villages = map_counts.of(sel, None, commune).villages
     return builders.markers_map(
         assets,
         element_id=element_id,
@@ -261,26 +195,27 @@ def _area_name(province, commune) -> str:
     return province.full_name if province is not None else _("Toàn quốc")
 
 
-def public_table(sel, province, sort: str, descending: bool) -> list[dict]:
+def public_table(counts: MapCounts, province, sort: str, descending: bool) -> list[dict]:
     """The public map as a table: a province's communes, or the country's provinces (their shown sums).
 
     Rows: code, name, count and per_1000 (None when hidden), link (the commune's scorecard, the province's
-    map); sorted by name, count or per_1000, hidden counts below every shown one.
+    map); sorted by name, count or per_1000, hidden counts below every shown one. From the same counts as
+    the map above it.
     """
     if province is not None:
-        rows = area_counts("commune", province.id, sel)
-        counts = counts_of(rows, public=True)
+        rows = counts.communes
+        shown = counts_of(rows, public=True)
         link = lambda code: url_for("maps.scorecard", code=code)  # noqa: E731
     else:
-        rows = area_counts("province", None, sel)
-        counts = province_counts(rows, area_counts("commune", None, sel), public=True)
+        rows = counts.provinces
+        shown = province_counts(rows, counts.communes, public=True)
         link = lambda code: url_for("maps.public_map", province=code)  # noqa: E731
     table = [
         {
             "code": code,
             "name": name,
-            "count": counts.get(code, (None, None))[0],
-            "per_1000": counts.get(code, (None, None))[1],
+            "count": shown.get(code, (None, None))[0],
+            "per_1000": shown.get(code, (None, None))[1],
             "link": link(code),
         }
         for code, name, *_ in rows

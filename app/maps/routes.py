@@ -8,14 +8,14 @@ from flask_login import current_user, login_required
 
 from app import params
 from app.extensions import db
-from app.maps import area_maps, bp
+from app.maps import area_maps, boundary_files, bp
 from app.maps.forms import MapFilterForm
 from app.models.petition import STATUS_NAMES
 from app.queries.areas import area_by_code
 from app.queries.exports import export_rows
 from app.queries.report_stats import count, on_time_share, summary
 from app.queries.selection import Selection
-from app.services import aggregates, categories, export_jobs, exports, workflow
+from app.services import aggregates, categories, export_jobs, exports, map_counts, workflow
 from app.storage import current_storage
 
 
@@ -92,8 +92,12 @@ def public_map():
     args = request.args.copy()
     args.poplist("status")  # the public map counts every status
     sel = aggregates.selection_from_args(None, args)
-    rendered = area_maps.area_map(sel, province, None, {}, public=True, element_id="public-map", assets=_assets())
-    rows = area_maps.public_table(sel, province, sort, direction == "desc")
+    generation, _name, edition = boundary_files.current()
+    counts = map_counts.public(sel, province, f"{generation}.{edition}")  # the map and its table share them
+    rendered = area_maps.area_map(
+        sel, province, None, {}, counts=counts, public=True, element_id="public-map", assets=_assets()
+    )
+    rows = area_maps.public_table(counts, province, sort, direction == "desc")
     return render_template(
         "maps/public_map.html",
         map=rendered,

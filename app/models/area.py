@@ -20,6 +20,7 @@ from datetime import datetime
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -49,6 +50,9 @@ class Generation(db.Model):
     description: Mapped[str] = mapped_column(String(500), default="")
     is_current: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Changes whenever the generation's areas or simplified shapes are written (app/geodata): its
+    # boundary files' URLs carry it, so browsers fetch them again only then.
+    edition: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
     def __repr__(self) -> str:
         return f"<Generation {self.name}{' current' if self.is_current else ''}>"

@@ -14,24 +14,27 @@ from app.queries.selection import Selection
 _CHILD_COLUMN = {"province": "province_id", "commune": "commune_id", "village": "village_id"}
 
 
-def area_counts(level: str, parent_id: int | None, selection: Selection) -> list:
+def area_counts(level: str, parent_id: int | None, selection: Selection | None) -> list:
     """Areas of a level (under a parent, or the whole country) with their petition counts, by code.
 
     Rows of (code, name, parent_code, count, population): no geometry — the
-    boundaries come from their own cached files (app/maps/geo.py).
+    boundaries come from their own cached files (app/maps/geo.py). With no
+    selection the areas alone, every count 0 (nothing is counted).
     """
-    where, params = selection.where()
-    column = _CHILD_COLUMN[level]
     area_filter = "a.parent_id = :parent" if parent_id else "TRUE"
+    counted, params = "", {}
+    if selection is not None:
+        where, params = selection.where()
+        counted = f"""LEFT JOIN (SELECT p.{_CHILD_COLUMN[level]} AS id, count(*) AS n FROM petitions p
+                                 WHERE {where} GROUP BY 1) c ON c.id = a.id"""
     return db.session.execute(
         text(
             f"""SELECT a.code, a.unit_type || ' ' || a.name AS name, pa.code AS parent_code,
-                       coalesce(c.n, 0) AS count, a.population
+                       {"coalesce(c.n, 0)" if counted else "0"} AS count, a.population
                 FROM areas a
                 JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
                 LEFT JOIN areas pa ON pa.id = a.parent_id
-                LEFT JOIN (SELECT p.{column} AS id, count(*) AS n FROM petitions p WHERE {where} GROUP BY 1) c
-                  ON c.id = a.id
+                {counted}
                 WHERE {area_filter} AND a.level = :level
                 ORDER BY a.code"""
         ),
