@@ -101,6 +101,13 @@ class Config:
         self.OPEN311_READ_LIMIT = env.get("OPEN311_READ_LIMIT", "120 per minute")
         # The public scorecards and their search by commune name, per client address.
         self.SCORECARD_LIMIT = env.get("SCORECARD_LIMIT", "60 per minute;1000 per hour")
+        # The public map (/map) per client address: a new set of filters counts published petitions.
+        self.PUBLIC_MAP_LIMIT = env.get("PUBLIC_MAP_LIMIT", "60 per minute;600 per hour")
+        # How long the public map's counts for one set of filters are shared through Redis (s; 0: never).
+        self.PUBLIC_MAP_CACHE_SECONDS = _int("PUBLIC_MAP_CACHE_SECONDS", 300)
+        # The maps' boundary files (/geo/…) per client address: every request, and those for no such file (404).
+        self.GEO_LIMIT = env.get("GEO_LIMIT", "600 per minute")
+        self.GEO_MISS_LIMIT = env.get("GEO_MISS_LIMIT", "30 per minute;300 per hour")
         # "Add my voice" per client address (generous: thousands of phones share one carrier-grade NAT
         # address) and per petition from all clients (a viral petition legitimately gets many).
         self.VOICE_LIMIT = env.get("VOICE_LIMIT", "30 per minute;200 per hour")

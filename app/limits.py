@@ -61,6 +61,27 @@ def _scorecard_limit() -> str:
     return current_app.config["SCORECARD_LIMIT"]
 
 
+def _public_map_limit() -> str:
+    return current_app.config["PUBLIC_MAP_LIMIT"]
+
+
+def _geo_limit() -> str:
+    return current_app.config["GEO_LIMIT"]
+
+
+def _geo_miss_limit() -> str:
+    return current_app.config["GEO_MISS_LIMIT"]
+
+
+def _geo_misser() -> str:
+    """Counts a client's misses apart from its other requests for boundary files."""
+    return "geo-miss:" + client_key()
+
+
+def _a_miss(response) -> bool:
+    return response.status_code == 404
+
+
 def _partner_limit() -> str:
     """A partner's own rate (partners.rate_limit); requests without a valid key share the read limit."""
     from app.open311 import request_partner
@@ -103,7 +124,7 @@ def _rated_petition() -> str:
     return "rated:" + "".join(ch for ch in (request.view_args or {}).get("code", "").upper() if ch.isalnum())
 
 
-# endpoint → [(limit, exempt_when, key_func or None for the client address)]
+# endpoint → [(limit, exempt_when, key_func or None for the client address[, deduct_when: which answers count])]
 # (Guessing tracking codes is throttled in app/guessing.py.)
 LIMITS = {
     "petitions.create": [(_submit_limit, _only_picking_a_place, None)],
@@ -118,6 +139,11 @@ LIMITS = {
     # Each scorecard counts a commune's petitions; the index searches names (bounded, but a database query).
     "maps.scorecard": [(_scorecard_limit, None, None)],
     "maps.scorecards": [(_scorecard_limit, None, None)],
+    # Each new set of filters counts the published petitions (app/services/map_counts.py shares repeats).
+    "maps.public_map": [(_public_map_limit, None, None)],
+    # Boundary files: a page opens a few and browsers keep them; a client asking for files no page names
+    # (each a 404) is stopped sooner.
+    "maps.boundary_file": [(_geo_limit, None, None), (_geo_miss_limit, None, _geo_misser, _a_miss)],
     "open311.create_request": [(_partner_limit, None, _partner)],
     **{
         f"open311.{read}": [(_open311_read_limit, None, None)]
@@ -138,6 +164,8 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     for endpoint, limits in LIMITS.items():
         view = app.view_functions[endpoint]
-        for limit, exempt_when, key_func in limits:
-            view = limiter.limit(limit, exempt_when=exempt_when, key_func=key_func)(view)
+        for limit, exempt_when, key_func, *deduct_when in limits:
+            view = limiter.limit(
+                limit, exempt_when=exempt_when, key_func=key_func, deduct_when=next(iter(deduct_when), None)
+            )(view)
         app.view_functions[endpoint] = view

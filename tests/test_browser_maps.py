@@ -26,7 +26,8 @@ WIDTHS = {"phone": 390, "desktop": 1280}
 @pytest.fixture(scope="module")
 def places(live_server):
     """Two communes of province 46: a busy one (7 published petitions) and a quiet one (2); officers."""
-    from app.services import workflow
+    from app.redis_conn import redis
+    from app.services import map_counts, workflow
     from app.services.accounts import create_officer
     from app.services.petitions import Submission, by_code, submit
 
@@ -71,6 +72,8 @@ def places(live_server):
             )
         )
         db.session.commit()
+        for key in redis().scan_iter(map_counts.KEY_PREFIX + "*"):  # counts other tests' pages had shared
+            redis().delete(key)
         names = dict(
             db.session.execute(
                 text("SELECT code, unit_type || ' ' || name FROM areas WHERE code IN (:a, :b)"), {"a": busy, "b": quiet}
