@@ -59,12 +59,13 @@ def petitions(url: str) -> None:
     """
     dsn = psycopg_dsn(url)
     with psycopg.connect(dsn) as conn:
-        query = "SELECT count(*) FROM petitions WHERE channel = %s"
-        count = conn.execute(query, (petition_data.CHANNEL,)).fetchone()[0]
-    if count == PETITIONS:
+        query = "SELECT count(*), count(accepted_at) FROM petitions WHERE channel = %s"
+        count, accepted = conn.execute(query, (petition_data.CHANNEL,)).fetchone()
+    if count == PETITIONS and accepted:
         return
     if count:
-        print(f"Removing {count:,} generated petitions (not the expected {PETITIONS:,})…", flush=True)
+        why = f"not the expected {PETITIONS:,}" if count != PETITIONS else "made before they carried publication"
+        print(f"Removing {count:,} generated petitions ({why})…", flush=True)
         petition_data.delete(dsn, "channel = %s", (petition_data.CHANNEL,))
     print(f"Preparing {PETITIONS:,} generated petitions (once)…", flush=True)
     loaded = petition_data.load(dsn, PETITIONS)

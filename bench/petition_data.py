@@ -15,7 +15,10 @@ Deterministic (numpy, fixed seed; only "now" moves) and loaded with COPY:
   resolved (or rejected, merged, sent up to the province) after lognormal
   delays; some are handled slowly and a few get stuck, so a few % of all are
   open past their deadline. due_at follows the deadline rules and holidays
-  tables exactly as app/services/deadlines.py counts working days.
+  tables exactly as app/services/deadlines.py counts working days;
+- what is public: accepted ones carry the time they were accepted, and are
+  publishable by their category's default (officials' conduct private),
+  which 5% of citizens change — so the public map counts what it would.
 
 The audit trail (one row per change) and the answers of resolved petitions
 are loaded with them, so a petition's page shows a realistic history.
@@ -559,7 +562,8 @@ def _generate(conn: psycopg.Connection, n: int, now: int | None = None) -> dict:
 
     answered = np.flatnonzero(resolved)
     ev_order = np.argsort(ev["at"], kind="stable")  # the audit trail is written as things happen
-    return {
+    accepted_at = np.where(accepted_path & (t_acc <= age), created + t_acc, 0)  # when an officer accepted it
+    generated = {
         "codes": _tracking_codes(rng, n, taken),
         "texts": _texts(rng, category, v["label"][village], unlocated | commune_only),
         "contacts": _contacts(rng, n),
@@ -592,7 +596,13 @@ def _generate(conn: psycopg.Connection, n: int, now: int | None = None) -> dict:
         "answers": answered[np.argsort(resolved_at[answered], kind="stable")],
         "answer_text": rng.integers(0, len(ANSWERS), n),
         "resolved_at": resolved_at,
+        "accepted_at": accepted_at,
     }
+    # Publication, drawn last so every other column stays as it was: the category's default (officials'
+    # conduct private), which a few citizens change.
+    changed_mind = rng.random(n) < 0.05
+    generated["publishable"] = (category != CATEGORIES.index("officials")) != changed_mind
+    return generated
 
 
 def _villages(conn: psycopg.Connection) -> dict:
@@ -682,7 +692,8 @@ PETITION_COLUMNS = (
     "id, tracking_code, channel, title, body, category_code, status, location, location_accuracy_m, "
     "location_source, chosen_area_id, village_id, commune_id, province_id, geotag_method, geotag_distance_m, "
     "geotag_disagrees, is_anonymous, contact_name, contact_phone, consent_at, supporters, satisfied, rated_at, "
-    "created_at, updated_at, assigned_area_id, assigned_province_id, status_changed_at, due_at, merged_into_id"
+    "created_at, updated_at, assigned_area_id, assigned_province_id, status_changed_at, due_at, merged_into_id, "
+    "accepted_at, publishable"
 )
 PROVINCE_TRIGGER = "petitions_assigned_province"  # migrations/versions/0010_public_edge.py
 EVENT_COLUMNS = "at, actor_label, petition_id, action, from_status, to_status, note, data"
@@ -779,6 +790,8 @@ def _petition_chunks(g: dict, ids: np.ndarray):
                 _timestamps(g["status_changed"][s]),
                 _timestamps(g["due"][s], g["due"][s] < 0),
                 _text(ids[np.maximum(merged_into, 0)], merged_into < 0),
+                _timestamps(g["accepted_at"][s], g["accepted_at"][s] == 0),
+                _bools(g["publishable"][s]),
             ]
         )
 
