@@ -51,7 +51,10 @@ trap stop_all EXIT INT TERM HUP
 
 embedded_pg_start
 embedded_redis_url
-mkdir -p "$INSTANCE/logs" "$INSTANCE/nginx"
+mkdir -p "$INSTANCE/logs" "$INSTANCE/nginx" "$INSTANCE/s3"
+# Private to the cluster's own processes: every part's log, Redis's append-only file (the queues),
+# the object store's data (the photos as they are) and keys. nginx keeps its logs private itself.
+chmod 700 "$INSTANCE/logs" "$INSTANCE/redis" "$INSTANCE/s3"
 
 # One secret key for every node: a session or CSRF token signed by one node is valid on all.
 if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then

@@ -77,6 +77,31 @@ def test_with_every_node_down_nginx_says_so_in_vietnamese_and_english():
         shutil.rmtree(prefix, ignore_errors=True)
 
 
+def test_nginxs_error_log_which_names_a_failed_status_pages_path_is_unreadable_to_other_users():
+    prefix = nginx_prefix()
+    port, dead = port_for.select_random(), port_for.select_random()
+    conf = write_config(prefix, [f"127.0.0.1:{dead}"], f"127.0.0.1:{port}")
+    nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.PIPE)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", nginx)
+        assert requests.get(f"http://127.0.0.1:{port}/petitions/RRY-VC7-7PX", timeout=10).status_code == 502
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+    try:
+        log = prefix / "logs" / "error.log"
+        assert "RRY-VC7-7PX" in log.read_text()  # nginx writes the request line of an upstream failure
+        assert (prefix / "logs").stat().st_mode & 0o777 == 0o700
+        for name in ("error.log", "access.log"):
+            assert (prefix / "logs" / name).stat().st_mode & 0o777 == 0o600
+        as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat", str(log)]
+        other_user = subprocess.run(as_nobody, capture_output=True, text=True)
+        assert other_user.returncode != 0 and "RRY-VC7-7PX" not in other_user.stdout
+        assert "Permission denied" in other_user.stderr
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
 def wait_for(url: str, nginx: subprocess.Popen) -> requests.Response:
     """The first answer of a freshly started nginx."""
     for _ in range(100):

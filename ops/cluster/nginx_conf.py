@@ -82,14 +82,27 @@ def default_user() -> str | None:
     return "www-data"
 
 
+PRIVATE = ("logs", "temp", "temp/body", "temp/proxy", "temp/fastcgi", "temp/uwsgi", "temp/scgi")
+LOGS = ("logs/access.log", "logs/error.log")
+
+
 def prepare_prefix(prefix: Path, user: str | None) -> None:
-    """Create the folders nginx writes to, owned by its worker user."""
-    for sub in ("logs", "temp/body", "temp/proxy", "temp/fastcgi", "temp/uwsgi", "temp/scgi"):
+    """Create the folders nginx writes to, private to it: owned by its worker user, 0700; its logs 0600.
+
+    The error log names the paths of failed requests (tracking codes among them) and the temporary
+    files hold uploads being buffered: no other user may read them. nginx's master (root) opens
+    the logs; the workers, as the worker user, reopen them on `nginx -s reopen`.
+    """
+    for sub in PRIVATE:
         (prefix / sub).mkdir(parents=True, exist_ok=True)
-    if user:
-        entry = pwd.getpwnam(user)
-        for sub in ("temp", "temp/body", "temp/proxy", "temp/fastcgi", "temp/uwsgi", "temp/scgi"):
-            os.chown(prefix / sub, entry.pw_uid, entry.pw_gid)
+    for name in LOGS:
+        (prefix / name).touch()
+    entry = pwd.getpwnam(user) if user else None
+    for name in PRIVATE + LOGS:
+        path = prefix / name
+        if entry:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        path.chmod(0o600 if name in LOGS else 0o700)
 
 
 def main(argv: list[str] | None = None) -> int:
