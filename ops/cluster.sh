@@ -13,6 +13,11 @@ source ops/services.sh
 source ops/supervise.sh
 
 export CLUSTER_HOST=${CLUSTER_HOST:-127.0.0.1} CLUSTER_PORT=${CLUSTER_PORT:-8080}
+# The host names nginx answers (any other Host is refused): this machine's own, and the
+# address it listens on when that is a particular one.
+default_names="127.0.0.1 localhost"
+case "$CLUSTER_HOST" in 127.0.0.1 | localhost | 0.0.0.0 | "[::]") ;; *) default_names+=" $CLUSTER_HOST" ;; esac
+export CLUSTER_SERVER_NAME=${CLUSTER_SERVER_NAME:-$default_names}
 export CLUSTER_WEB_NODES=${CLUSTER_WEB_NODES:-2} CLUSTER_WEB_BASE_PORT=${CLUSTER_WEB_BASE_PORT:-5100}
 export CLUSTER_WORKERS=${CLUSTER_WORKERS:-2} CLUSTER_S3_PORT=${CLUSTER_S3_PORT:-8333}
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-2} SWEEP_EVERY=${SWEEP_EVERY:-10}
@@ -92,19 +97,22 @@ export STORAGE_URL="s3://portal?endpoint=http://127.0.0.1:$CLUSTER_S3_PORT&regio
 nodes=()
 for n in $(seq "$CLUSTER_WEB_NODES"); do nodes+=(--node "127.0.0.1:$((CLUSTER_WEB_BASE_PORT + n))"); done
 .venv/bin/python ops/cluster/nginx_conf.py "${nodes[@]}" --listen "$CLUSTER_HOST:$CLUSTER_PORT" \
-  --prefix "$INSTANCE/nginx" --max-upload-mb "${MAX_UPLOAD_MB:-60}" --out "$INSTANCE/nginx/nginx.conf"
+  --server-name "$CLUSTER_SERVER_NAME" --prefix "$INSTANCE/nginx" --max-upload-mb "${MAX_UPLOAD_MB:-60}" \
+  --out "$INSTANCE/nginx/nginx.conf"
 nginx -q -t -p "$INSTANCE/nginx" -c "$INSTANCE/nginx/nginx.conf"
 
 # What `make drill` and ops/cluster/supervisorctl need to find this cluster.
 {
   for name in INSTANCE SOCKDIR DATABASE_URL REDIS_URL STORAGE_URL S3_ACCESS_KEY S3_SECRET_KEY SECRET_KEY_FILE \
-    CLUSTER_HOST CLUSTER_PORT CLUSTER_WEB_NODES CLUSTER_WEB_BASE_PORT CLUSTER_WORKERS CLUSTER_S3_PORT; do
+    CLUSTER_HOST CLUSTER_PORT CLUSTER_SERVER_NAME CLUSTER_WEB_NODES CLUSTER_WEB_BASE_PORT CLUSTER_WORKERS \
+    CLUSTER_S3_PORT; do
     printf 'export %s=%q\n' "$name" "${!name:-}"
   done
 } >"$INSTANCE/cluster.env"
 chmod 600 "$INSTANCE/cluster.env"
 
 url="http://$CLUSTER_HOST:$CLUSTER_PORT"
+case "$CLUSTER_HOST" in 0.0.0.0 | "[::]") url="http://127.0.0.1:$CLUSTER_PORT" ;; esac  # every address: this one too
 echo "cluster: starting Redis and the object store (logs in $INSTANCE/logs)"
 .venv/bin/supervisord -c ops/cluster/supervisord.conf 9>&- &
 supervisord_pid=$!

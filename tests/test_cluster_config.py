@@ -204,6 +204,33 @@ def test_the_request_id_is_nginxs_never_one_a_client_sends(behind_nginx):
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-Id"])  # nginx's $request_id
 
 
+def test_nginx_refuses_host_names_it_does_not_serve_and_the_portals_links_name_nginx_itself(behind_nginx):
+    url = behind_nginx.config["NGINX_URL"]
+    port = url.rsplit(":", 1)[1]
+    session = citizen("127.0.0.6")
+    discovery = f"{url}/open311/v2/discovery.json"  # its endpoint's address is built from the Host
+
+    for forged in ("attacker.example", f"attacker.example:{port}", "127.0.0.1.attacker.example"):
+        answer = session.get(discovery, headers={"Host": forged}, timeout=10)
+        assert answer.status_code == 421, forged
+        assert "X-Request-Id" not in answer.headers and "attacker" not in answer.text  # no node saw it
+
+    for host in ("127.0.0.1", "localhost"):
+        answer = session.get(discovery, headers={"Host": f"{host}:{port}"}, timeout=10)
+        assert answer.status_code == 200
+        assert answer.json()["endpoints"][0]["url"] == f"http://{host}:{port}/open311/v2"
+        # A port of the client's choosing after a served name: the links still name nginx's own.
+        answer = session.get(discovery, headers={"Host": f"{host}:9999"}, timeout=10)
+        assert answer.json()["endpoints"][0]["url"] == f"http://{host}:{port}/open311/v2"
+
+
+def test_the_nginx_configuration_takes_only_host_names_as_server_names():
+    nginx_conf.render(["127.0.0.1:5101"], "127.0.0.1:8080", "/tmp/p", server_names=["portal.example.vn", "10.0.0.5"])
+    for bad in (["portal.example.vn; include /etc/shadow"], ["a b"], ["x}"], []):
+        with pytest.raises(ValueError, match="server names"):
+            nginx_conf.render(["127.0.0.1:5101"], "127.0.0.1:8080", "/tmp/p", server_names=bad)
+
+
 def test_nginx_compresses_pages_and_serves_static_files_from_disk_with_their_caching(behind_nginx):
     url = behind_nginx.config["NGINX_URL"]
     session = citizen("127.0.0.4")

@@ -11,11 +11,16 @@ import os
 import pwd
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "nginx.conf.in"
 STATIC_ROOT = HERE.parent.parent / "static"
+SERVER_NAMES = ("127.0.0.1", "localhost")
+# A name nginx's server_name takes as one: a host name (with a leading "*." or "." wildcard), an
+# IPv4 or a bracketed IPv6 address; nothing that could end the directive.
+_SERVER_NAME = re.compile(r"(\*\.|\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\]")
 
 STATIC = """\
         # Static files straight from disk (app/static_files.py names them). A name
@@ -48,16 +53,21 @@ def render(
     body_mb: int = 61,
     user: str | None = None,
     hash_len: int = 12,
+    server_names: Sequence[str] = SERVER_NAMES,
 ) -> str:
-    """The nginx configuration for these node addresses ("127.0.0.1:5101"), listening on listen."""
+    """The nginx configuration for these node addresses ("127.0.0.1:5101"), listening on listen,
+    answering the host names server_names (any other Host is refused)."""
     if not nodes:
         raise ValueError("at least one web node")
+    if not server_names or not all(_SERVER_NAME.fullmatch(name) for name in server_names):
+        raise ValueError(f"server names must be host names or addresses: {list(server_names)!r}")
     upstreams = "\n".join(f"        server {node} max_fails=1 fail_timeout=5s;" for node in nodes)
     values = {
         "USER": f"user {user};" if user else "",
         "PREFIX": str(prefix),
         "LISTEN": listen,
         "BODY_MB": str(body_mb),
+        "SERVER_NAME": " ".join(server_names),
         "UPSTREAMS": upstreams,
         "STATIC": STATIC,
     }
@@ -109,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--node", action="append", required=True, help="a web node, host:port (repeat)")
     parser.add_argument("--listen", default="127.0.0.1:8080")
+    parser.add_argument(
+        "--server-name",
+        default=" ".join(SERVER_NAMES),
+        help="the host names it answers, space-separated; any other Host is refused (default: %(default)s)",
+    )
     parser.add_argument("--prefix", required=True, help="nginx's own folder (pid, logs, temporary files)")
     parser.add_argument("--static-root", default=str(STATIC_ROOT))
     parser.add_argument("--max-upload-mb", type=int, default=60, help="the portal's MAX_UPLOAD_MB")
@@ -117,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     prefix = Path(args.prefix).resolve()
     user = default_user()
     prepare_prefix(prefix, user)
-    text = render(args.node, args.listen, str(prefix), args.static_root, args.max_upload_mb + 1, user)
+    names = args.server_name.split()
+    text = render(
+        args.node, args.listen, str(prefix), args.static_root, args.max_upload_mb + 1, user, server_names=names
+    )
     Path(args.out).write_text(text, encoding="utf-8")
     return 0
 
