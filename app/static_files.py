@@ -12,8 +12,8 @@ portal is rehashed and served with the short cache until the next page names
 its new address). Plain names — what a stylesheet's relative url() or a
 service worker's importScripts ask for — get a short cache.
 
-nginx in front serves the same files from disk by stripping the digest
-(README, "Static files"), so nothing needs copying next to it.
+nginx in front serves hashed names from copies under those names, which
+ops/cluster/nginx_conf.py makes with these digests (README, "Static files").
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from disk with their caching."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import random
 import re
@@ -42,11 +43,13 @@ def nginx_prefix() -> Path:
     return base
 
 
-def write_config(prefix: Path, nodes: list[str], listen: str) -> Path:
+def write_config(prefix: Path, nodes: list[str], listen: str, static_root: Path = ROOT / "static") -> Path:
+    """nginx's configuration for these nodes, as `make cluster` renders it (with the copies under hashed names)."""
     user = nginx_conf.default_user()
     nginx_conf.prepare_prefix(prefix, user)
+    nginx_conf.build_hashed_static(static_root, prefix / "hashed")
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_conf.render(nodes, listen, str(prefix), user=user), encoding="utf-8")
+    conf.write_text(nginx_conf.render(nodes, listen, str(prefix), static_root, user=user), encoding="utf-8")
     return conf
 
 
@@ -254,6 +257,51 @@ def test_nginx_compresses_pages_and_serves_static_files_from_disk_with_their_cac
     assert plain.status_code == 200 and plain.content == on_disk
     assert plain.headers["Cache-Control"] == "public, max-age=600"
     assert session.get(f"{url}/static/css/nothing-here.css", timeout=10).status_code == 404
+
+    # A digest that is not the file's: never from disk as immutable; a node answers, with the short cache.
+    made_up = session.get(f"{url}/static/css/portal.000000000000.css", timeout=10)
+    assert made_up.headers["Cache-Control"] != "public, max-age=31536000, immutable"
+    assert "X-Request-Id" in made_up.headers  # the portal checked it
+
+
+def test_a_hashed_static_name_is_immutable_only_with_the_bytes_that_carry_its_digest():
+    """static/ changes under nginx (the next release's files): an old name keeps its old bytes, a new
+    name is not served from disk until its copy is made, and then without reloading nginx."""
+    prefix = nginx_prefix()
+    static = prefix / "checkout-static"
+    (static / "css").mkdir(parents=True)
+    (static / "css" / "portal.css").write_bytes(b"body { color: #123; }\n")
+    port, dead = port_for.select_random(), port_for.select_random()
+    conf = write_config(prefix, [f"127.0.0.1:{dead}"], f"127.0.0.1:{port}", static_root=static)
+    nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.PIPE)
+
+    def address(content: bytes) -> str:  # the digest, computed here, not by the code under test
+        return f"http://127.0.0.1:{port}/static/css/portal.{hashlib.sha256(content).hexdigest()[:12]}.css"
+
+    try:
+        old = address(b"body { color: #123; }\n")
+        first = wait_for(old, nginx)
+        assert first.status_code == 200 and first.content == b"body { color: #123; }\n"
+        assert first.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+        (static / "css" / "portal.css").write_bytes(b"body { color: #456; }\n")  # static/ of the next release
+        again = requests.get(old, timeout=10)
+        assert again.status_code == 200 and again.content == b"body { color: #123; }\n"  # the old page's file
+        new = address(b"body { color: #456; }\n")
+        not_yet = requests.get(new, timeout=10)  # no copy yet: to a node (none is up here), never from disk
+        assert not_yet.status_code == 502 and "immutable" not in not_yet.headers.get("Cache-Control", "")
+
+        assert nginx_conf.build_hashed_static(static, prefix / "hashed") == 1  # the deploy makes the new copy
+        served = requests.get(new, timeout=10)
+        assert served.status_code == 200 and served.content == b"body { color: #456; }\n"
+        assert served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert requests.get(old, timeout=10).content == b"body { color: #123; }\n"
+        plain = requests.get(f"http://127.0.0.1:{port}/static/css/portal.css", timeout=10)
+        assert plain.content == b"body { color: #456; }\n" and plain.headers["Cache-Control"] == "public, max-age=600"
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+        shutil.rmtree(prefix, ignore_errors=True)
 
 
 class ClusterObjectStore(SeaweedFS):

@@ -10,11 +10,16 @@ import argparse
 import os
 import pwd
 import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+from app.static_files import DIGEST_LENGTH, StaticDigests, hashed_name  # noqa: E402  (the portal's static names)
+
 TEMPLATE = HERE / "nginx.conf.in"
 STATIC_ROOT = HERE.parent.parent / "static"
 SERVER_NAMES = ("127.0.0.1", "localhost")
@@ -23,16 +28,23 @@ SERVER_NAMES = ("127.0.0.1", "localhost")
 _SERVER_NAME = re.compile(r"(\*\.|\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\]")
 
 STATIC = """\
-        # Static files straight from disk (app/static_files.py names them). A name
-        # carrying the first 12 hex digits of its content's SHA-256
-        # ("css/portal.3f2a9c1b7d4e.css") is the plain file, cached for a year and
-        # never revalidated; a plain name briefly, then revalidated (ETag,
-        # Last-Modified). nginx does not check the digest: only a page of an
-        # earlier release can ask for an old one.
-        location ~ "^/static/(?<asset>.+)\\.[0-9a-f]{@HASH_LEN@}(?<ext>\\.[A-Za-z0-9]+)?$" {
-            alias @STATIC_ROOT@/$asset$ext;
+        # Static files from disk (app/static_files.py names them). A hashed name
+        # ("css/portal.3f2a9c1b7d4e.css": the first 12 hex digits of its content's
+        # SHA-256) is served from its own copy in @HASHED_ROOT@, made from the very
+        # bytes that carry that digest (nginx_conf.py builds the copies), cached for
+        # a year and never revalidated; old copies stay for the pages of an earlier
+        # release. A hashed name without a copy here (a release's files not yet on
+        # this machine, a made-up digest) goes to a node, which caches it for good
+        # only when its own file has that digest. A plain name: briefly, then
+        # revalidated (ETag, Last-Modified).
+        location ~ "^/static/.+\\.[0-9a-f]{@HASH_LEN@}(\\.[A-Za-z0-9]+)?$" {
+            root @HASHED_ROOT@;
+            try_files $uri @portal;
             add_header Cache-Control "public, max-age=31536000, immutable";
             add_header X-Content-Type-Options nosniff;
+        }
+        location @portal {
+            proxy_pass http://portal;
         }
         location /static/ {
             alias @STATIC_ROOT@/;
@@ -45,6 +57,35 @@ STATIC = """\
         }"""
 
 
+def build_hashed_static(static_root: str | Path = STATIC_ROOT, hashed_root: str | Path = "hashed") -> int:
+    """Copy every static file to hashed_root/static/<its hashed name>, as url_for names it; the number added.
+
+    The digests are the portal's own (app/static_files.py), computed on the copies themselves, so
+    a copy always holds the bytes its name promises, whatever happens to static/ meanwhile.
+    Copies already there are kept: an earlier release's pages still find their files.
+    """
+    out = Path(hashed_root) / "static"
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=hashed_root, prefix=".staging-"))
+    added = 0
+    try:
+        files = staging / "static"
+        shutil.copytree(static_root, files, ignore=shutil.ignore_patterns(".*"))
+        digests = StaticDigests(files)
+        for name in digests.names():
+            target = out / hashed_name(name, digests.digest(name))
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                (files / name).chmod(0o644)
+                os.replace(files / name, target)
+                added += 1
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for folder in [Path(hashed_root), *(path for path in out.rglob("*") if path.is_dir())]:
+        folder.chmod(0o755)  # nginx's workers read them, whatever the umask
+    return added
+
+
 def render(
     nodes: list[str],
     listen: str,
@@ -52,11 +93,13 @@ def render(
     static_root: str | Path = STATIC_ROOT,
     body_mb: int = 61,
     user: str | None = None,
-    hash_len: int = 12,
+    hash_len: int = DIGEST_LENGTH,
     server_names: Sequence[str] = SERVER_NAMES,
+    hashed_root: str | Path | None = None,
 ) -> str:
     """The nginx configuration for these node addresses ("127.0.0.1:5101"), listening on listen,
-    answering the host names server_names (any other Host is refused)."""
+    answering the host names server_names (any other Host is refused), serving hashed static
+    names from the copies in hashed_root (default <prefix>/hashed; build_hashed_static)."""
     if not nodes:
         raise ValueError("at least one web node")
     if not server_names or not all(_SERVER_NAME.fullmatch(name) for name in server_names):
@@ -75,6 +118,7 @@ def render(
     for name, value in values.items():
         text = text.replace(f"@{name}@", value)
     text = text.replace("@STATIC_ROOT@", str(Path(static_root).resolve())).replace("@HASH_LEN@", str(hash_len))
+    text = text.replace("@HASHED_ROOT@", str(Path(hashed_root or Path(prefix) / "hashed").resolve()))
     left = re.findall(r"@[A-Z_]+@", text)
     if left:
         raise ValueError(f"unfilled placeholders: {left}")
@@ -126,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--prefix", required=True, help="nginx's own folder (pid, logs, temporary files)")
     parser.add_argument("--static-root", default=str(STATIC_ROOT))
+    parser.add_argument(
+        "--hashed-static",
+        help="where the copies under hashed names go (default <prefix>/hashed); run again after a deploy of static/",
+    )
     parser.add_argument("--max-upload-mb", type=int, default=60, help="the portal's MAX_UPLOAD_MB")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
@@ -133,8 +181,17 @@ def main(argv: list[str] | None = None) -> int:
     user = default_user()
     prepare_prefix(prefix, user)
     names = args.server_name.split()
+    hashed = Path(args.hashed_static or prefix / "hashed").resolve()
+    build_hashed_static(args.static_root, hashed)
     text = render(
-        args.node, args.listen, str(prefix), args.static_root, args.max_upload_mb + 1, user, server_names=names
+        args.node,
+        args.listen,
+        str(prefix),
+        args.static_root,
+        args.max_upload_mb + 1,
+        user,
+        server_names=names,
+        hashed_root=hashed,
     )
     Path(args.out).write_text(text, encoding="utf-8")
     return 0
