@@ -27,7 +27,8 @@ MESSAGES = {
 
 
 def wants_json() -> bool:
-    if request.path.startswith(("/api/", "/open311/", "/geo/")):  # /geo/: the maps' boundary files
+    # Machines' addresses: the API, Open311, the maps' boundary files, the monitors' figures.
+    if request.path.startswith(("/api/", "/open311/", "/geo/")) or request.path in ("/metrics", "/healthz"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
