@@ -136,3 +136,19 @@ def test_an_open311_media_url_is_neither_fetched_nor_kept_nor_shown(client, app_
         assert not any("private-token-4711" in row for row in rows), table
     listing = client.get("/open311/v2/requests.json", headers={"X-Api-Key": key})
     assert "private-token-4711" not in listing.get_data(as_text=True)
+
+
+def test_an_upload_the_photo_job_cannot_read_is_failed_and_its_original_not_kept(client, app_ctx):
+    from app.models import PetitionPhoto
+    from app.services import petition_photos
+    from tests.factories import petition_in
+
+    petition = petition_in(slice_communes(1)[0])
+    store = current_storage()
+    store.put("incoming/cut-short", jpeg()[:200])  # a JPEG cut short: it cannot be decoded
+    photo = PetitionPhoto(petition_id=petition.id, position=0, incoming_key="incoming/cut-short", status="pending")
+    db.session.add(photo)
+    db.session.flush()
+    petition_photos.process(photo.id)
+    assert photo.status == "failed" and photo.image_key is None
+    assert not store.exists("incoming/cut-short")

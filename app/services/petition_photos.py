@@ -17,8 +17,13 @@ def process(photo_id: int) -> None:
     store = current_storage()
     try:
         image, thumb = photos.process(store.get(photo.incoming_key))
-    except (KeyError, photos.PhotoRejected):
+    except KeyError:
         photo.status = "failed"
+        return
+    except photos.PhotoRejected:
+        photo.status = "failed"
+        db.session.flush()
+        store.delete(photo.incoming_key)  # the original, with whatever metadata it carries, is kept nowhere
         return
     base = f"photos/{photo.petition_id}/{photo.id}"
     store.put(f"{base}.jpg", image)
