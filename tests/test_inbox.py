@@ -193,3 +193,18 @@ def test_demo_accounts_can_log_in(runner, client):
     token = csrf_token(client, "/login")
     response = client.post("/login", data={"csrf_token": token, "username": username, "password": password})
     assert response.status_code == 302
+
+
+def inbox_places(client) -> list[str]:
+    page = client.get("/officer/").get_data(as_text=True)
+    return [" ".join(p.split()) for p in re.findall(r'<td data-label="Nơi" class="place">(.*?)</td>', page, re.S)]
+
+
+def test_beyond_a_commune_the_inbox_names_each_village_s_commune(client, app_ctx):
+    # Two residential groups of the slice share a name: "Tổ dân phố 1" of Phường Đại Đức and of Phường Hiệp Phú.
+    petition_in("17594001", title="Cống thoát nước tắc")
+    petition_in("17597001", title="Cống thoát nước tắc")
+    log_in(client, officer("province", "46"))
+    assert set(inbox_places(client)) >= {"Tổ dân phố 1 — Phường Đại Đức", "Tổ dân phố 1 — Phường Hiệp Phú"}
+    log_in(client, officer("commune", "17594"))  # in a commune's own inbox the village is enough
+    assert inbox_places(client) == ["Tổ dân phố 1"]
