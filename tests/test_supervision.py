@@ -357,7 +357,8 @@ def test_after_make_run_is_killed_hard_the_next_one_comes_up_healthy(portal):
     assert requests.get(f"{portal.url}/petitions/{code}", timeout=10).status_code == 200
     status = portal.ctl("status")
     assert all(f"{name} " in status for name in ("web", "worker", "scheduler", "sweeper", "redis")), status
-    assert status.count("RUNNING") == 5, status
+    # The site may answer before supervisord counts the web program as started (its startsecs).
+    wait_for(lambda: portal.ctl("status").count("RUNNING") == 5, 30, what="all five programs RUNNING")
 
 
 # --- (d) Ctrl-C ---
