@@ -302,3 +302,44 @@ def test_a_picker_placed_petition_is_on_the_commune_map_marked_approximate(devic
     expect(popup).to_contain_text("vị trí gần đúng")
     page.screenshot(path=str(SHOTS / f"officer-commune-approximate-{page.device}.png"))
     assert page.outside_requests == [] and page.errors == []
+
+
+def test_on_a_phone_the_public_map_starts_on_the_first_screen_and_its_popup_can_be_closed(
+    chromium, live_server, places
+):
+    base = live_server.config["LIVE_URL"]
+    page = guarded_page(chromium, live_server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.device = "phone"
+    page.goto(f"{base}/map?province=46")
+    wait_for_map(page, "public-map")
+    assert page.locator("#public-map").bounding_box()["y"] < 844 - 200  # filters folded, the map on screen
+    expect(page.locator("#map-filters")).to_be_hidden()
+    page.click("#map-filters-fold > summary")
+    expect(page.locator("#map-filters")).to_be_visible()  # one tap away
+    busy = places["busy"]
+    show_area(page, "public-map", busy, places["names"][busy])
+    close = page.locator("#public-map .leaflet-popup-close-button")
+    expect(close).to_be_visible()
+    box = close.bounding_box()
+    on_top = page.evaluate(
+        "([x, y]) => !!document.elementFromPoint(x, y)?.closest('.leaflet-popup-close-button')",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    page.screenshot(path=str(SHOTS / "public-popup-phone.png"))
+    assert on_top, "something covers the popup's close button"
+    assert "Phóng to tỉnh, thành phố này" not in page.locator(".leaflet-popup-content").inner_text()  # the page itself
+    page.context.close()
+
+
+def test_the_zero_class_is_not_the_colour_of_the_next(chromium, live_server, places):
+    base = live_server.config["LIVE_URL"]
+    page = guarded_page(chromium, live_server, viewport={"width": 1280, "height": 900})
+    log_in(page, base, "ban.do.tinh")
+    page.goto(f"{base}/officer/map")
+    wait_for_map(page, "area-map")
+    swatches = page.locator("#area-map .map-legend-row .swatch")
+    assert page.locator("#area-map .map-legend-row").first.inner_text().strip() == "0"
+    zero, first = (swatches.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in (0, 1))
+    rgb = [int(v) for v in re.findall(r"\d+", zero)[:3]]
+    assert zero != first and max(rgb) - min(rgb) < 12  # a neutral grey, not a pale red
+    page.context.close()

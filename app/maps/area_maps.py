@@ -58,8 +58,9 @@ def province_counts(province_rows, commune_rows, public: bool) -> dict:
 # ---------------------------------------------------------------- maps
 
 
-def _links(public: bool) -> dict[str, list[tuple[str, str]]]:
-    """Per level, what an area's popup links to; {code} and {parent} are filled in by the page."""
+def _links(public: bool, province=None) -> dict[str, list[tuple[str, str]]]:
+    """Per level, what an area's popup links to; {code} and {parent} are filled in by the page.
+    On a province's public map its communes do not link to the page itself."""
     code, parent = "__code__", "__parent__"
 
     def fill(url: str) -> str:
@@ -70,8 +71,12 @@ def _links(public: bool) -> dict[str, list[tuple[str, str]]]:
             "province": [(_("Xem các xã, phường của tỉnh"), fill(url_for("maps.public_map", province=code)))],
             "commune": [
                 (_("Kết quả giải quyết của xã (bảng điểm)"), fill(url_for("maps.scorecard", code=code))),
-                (_("Phóng to tỉnh, thành phố này"), fill(url_for("maps.public_map", province=parent))),
-            ],
+            ]
+            + (
+                []
+                if province is not None
+                else [(_("Phóng to tỉnh, thành phố này"), fill(url_for("maps.public_map", province=parent)))]
+            ),
         }
     return {
         "province": [
@@ -152,7 +157,7 @@ def area_map(
         title=_("Kiến nghị — %(area)s", area=_area_name(province, commune)),
         base=base,
         layers=layers,
-        links=_links(public),
+        links=_links(public, province),
         hidden_under=aggregates.PUBLIC_MIN_COUNT if public else None,
         heat=heat,
         heat_by_category=by_category,

@@ -9,7 +9,7 @@
 // a citizen's title never becomes markup.
 (function () {
   'use strict';
-  var SHADES = ['#fee5d9', '#fcbba1', '#fc9272', '#fb6a4a', '#de2d26', '#a50f15'];
+  var SHADES = ['#ececec', '#fcbba1', '#fc9272', '#fb6a4a', '#de2d26', '#a50f15'];
   var LAND = '#f4f1ea', OUTLINE = '#6b6b70', HIDDEN = '#e6e3dc';
   var PROVINCE_LABELS_UNTIL = 7;  // the country's zoom: province names only
   var number = new Intl.NumberFormat(document.documentElement.lang || 'vi', { maximumFractionDigits: 2 });
@@ -237,7 +237,11 @@
   AreaMap.prototype.bind = function (layer, props, path) {
     var self = this;
     path.bindTooltip(function () { return self.describe(layer, props, false); }, { sticky: true, direction: 'top' });
-    path.bindPopup(function () { return self.describe(layer, props, true); }, { maxWidth: 280 });
+    // The popup pans clear of the controls at the top (the measure's radio buttons), so its × stays tappable.
+    var top = this.holder.querySelector('.leaflet-top.leaflet-right');
+    var clear = top ? top.offsetHeight + 10 : 10;
+    path.bindPopup(function () { return self.describe(layer, props, true); },
+      { maxWidth: 280, autoPanPaddingTopLeft: L.point(10, clear), autoPanPaddingBottomRight: L.point(10, 10) });
     path.on('popupopen', function () { path.closeTooltip(); });
     path.on('tooltipopen', function () {  // one tooltip at a time, whatever the pointer skipped over
       if (self.tipped && self.tipped !== path) self.tipped.closeTooltip();
