@@ -110,7 +110,11 @@ def page(user: User, f: InboxFilter, size: int = PAGE_SIZE) -> Page:
         cursor = _decode(f.after)
         if cursor:
             query = query.where(tuple_(*key) < tuple_(literal(cursor[0]), literal(cursor[1])))
-    rows = list(db.session.scalars(query.options(selectinload(Petition.village), selectinload(Petition.commune)).limit(size + 1)))
+    rows = list(
+        db.session.scalars(
+            query.options(selectinload(Petition.village), selectinload(Petition.commune)).limit(size + 1)
+        )
+    )
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = None
