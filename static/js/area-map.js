@@ -237,11 +237,14 @@
   AreaMap.prototype.bind = function (layer, props, path) {
     var self = this;
     path.bindTooltip(function () { return self.describe(layer, props, false); }, { sticky: true, direction: 'top' });
-    // The popup pans clear of the controls at the top (the measure's radio buttons), so its × stays tappable.
-    var top = this.holder.querySelector('.leaflet-top.leaflet-right');
-    var clear = top ? top.offsetHeight + 10 : 10;
+    // The popup pans clear of the controls at the top (the measure's radio buttons), so its × stays
+    // tappable: measured when tapped (this handler runs before the popup's own), not for every area drawn.
+    path.on('click', function () {
+      var popup = path.getPopup(), top = self.holder.querySelector('.leaflet-top.leaflet-right');
+      if (popup) popup.options.autoPanPaddingTopLeft = L.point(10, top ? top.offsetHeight + 10 : 10);
+    });
     path.bindPopup(function () { return self.describe(layer, props, true); },
-      { maxWidth: 280, autoPanPaddingTopLeft: L.point(10, clear), autoPanPaddingBottomRight: L.point(10, 10) });
+      { maxWidth: 280, autoPanPaddingTopLeft: L.point(10, 10), autoPanPaddingBottomRight: L.point(10, 10) });
     path.on('popupopen', function () { path.closeTooltip(); });
     path.on('tooltipopen', function () {  // one tooltip at a time, whatever the pointer skipped over
       if (self.tipped && self.tipped !== path) self.tipped.closeTooltip();
