@@ -23,6 +23,7 @@ from pythonjsonlogger.json import JsonFormatter
 from app import request_ids
 from app.config import ConfigError
 
+STARTED = "portal.request.started"  # when the request began, in its WSGI environ
 access_log = logging.getLogger("portal.access")
 
 
@@ -103,21 +104,27 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def start_clock():
-        request.environ["portal.log.started"] = time.perf_counter()
+        request.environ[STARTED] = time.perf_counter()
 
     @app.after_request
     def log_request(response):
-        started = request.environ.get("portal.log.started")
+        seconds = elapsed()
         access_log.info(
             "request",
             extra={
                 "method": request.method,
                 "route": request.endpoint or "-",
                 "status": response.status_code,
-                "duration_ms": None if started is None else round((time.perf_counter() - started) * 1000, 1),
+                "duration_ms": None if seconds is None else round(seconds * 1000, 1),
             },
         )
         return response
+
+
+def elapsed() -> float | None:
+    """Seconds since the request began (its access line and its latency metric share this clock)."""
+    started = request.environ.get(STARTED)
+    return None if started is None else time.perf_counter() - started
 
 
 def _log_exception(app: Flask, exc_info) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hmac
 import os
 import re
-import time
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask_babel import gettext as _
@@ -31,7 +30,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import proxies
+from app import logs, proxies
 from app.extensions import db
 
 bp = Blueprint("metrics", __name__)
@@ -75,19 +74,15 @@ def init_app(app: Flask) -> None:
     """Time every request of the app, and check who may read the figures."""
     app.extensions["metrics_networks"] = proxies.networks(app.config["METRICS_ALLOW_FROM"], "METRICS_ALLOW_FROM")
 
-    @app.before_request
-    def start_clock():
-        request.environ["portal.metrics.started"] = time.perf_counter()
-
     @app.after_request
     def observe(response):
-        started = request.environ.get("portal.metrics.started")
-        if started is not None:
+        seconds = logs.elapsed()  # the clock app/logs.py starts for every request
+        if seconds is not None:
             REQUEST_SECONDS.labels(
                 request.endpoint or "none",  # unknown paths share one series
                 request.method if request.method in METHODS else "other",
                 f"{response.status_code // 100}xx",
-            ).observe(time.perf_counter() - started)
+            ).observe(seconds)
         return response
 
 
