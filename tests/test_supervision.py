@@ -30,6 +30,8 @@ from redis.exceptions import RedisError
 from rq import Worker
 from rq.job import Job
 
+from tests.factories import petition_fields
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 START_TIMEOUT_S = 180  # a first start creates the cluster, migrates and loads the province
@@ -215,24 +217,12 @@ def jpeg(side: int, seed: int = 1) -> bytes:
 
 def submit(run: MakeRun, photos: list[bytes] = ()) -> str:
     """Send the petition form as a browser would (CSRF token from the form page); return the tracking code."""
-    import uuid
-
     browser = requests.Session()
     page = browser.get(run.url + "/petitions/new", timeout=15)
     assert page.status_code == 200
     tag = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page.text).group(0)
     token = re.search(r'value="([^"]+)"', tag).group(1)
-    fields = {
-        "csrf_token": token,
-        "idempotency_key": uuid.uuid4().hex,
-        "title": "Đường làng ngập nước",
-        "body": "Đoạn đường qua thôn ngập sâu mỗi khi mưa, trẻ em không đi học được.",
-        "category": "roads",
-        "province": "46",
-        "anonymous": "y",
-        "consent": "y",
-        "action": "submit",
-    }
+    fields = {"csrf_token": token, **petition_fields()}
     files = [("photos", (f"p{i}.jpg", data, "image/jpeg")) for i, data in enumerate(photos)]
     response = browser.post(
         run.url + "/petitions", data=fields, files=files or None, headers={"Accept": "application/json"}, timeout=30
