@@ -216,6 +216,22 @@ def test_a_new_petition_is_due_in_three_working_days(setting):
     assert working_days_between(p.created_at, p.due_at, holidays) == 3
 
 
+def test_a_process_started_just_after_the_machine_booted_still_sets_deadlines(setting, monkeypatch):
+    # The monotonic clock counts from boot: a web node restarted in the first
+    # minutes after a reboot once took its never-loaded cache for a fresh one.
+    import importlib
+    from types import SimpleNamespace
+
+    from app.services import categories, deadlines
+
+    just_booted = SimpleNamespace(monotonic=lambda: 42.0)
+    for module in (deadlines, categories):
+        monkeypatch.setattr(module, "_cache", importlib.reload(module)._cache)
+        monkeypatch.setattr(module, "time", just_booted)
+    assert [code for code, *_ in categories.active()]
+    assert petition_in(setting["a"]).due_at is not None
+
+
 def test_the_actions_offered_follow_the_status(setting):
     p = petition_in(setting["a"])
     assert allowed_actions(p)[:2] == ["accept", "reject"] and "resolve" not in allowed_actions(p)

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Category
 
 _TTL_S = 300
-_cache: dict = {"at": 0.0, "rows": []}
+_cache: dict = {"at": float("-inf"), "rows": []}  # never loaded (see deadlines._cache)
 
 
 def active() -> list[Category]:

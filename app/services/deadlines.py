@@ -13,7 +13,8 @@ from app.models import DeadlineRule, Holiday
 from app.services import workdays
 
 _TTL_S = 300
-_cache: dict = {"at": 0.0, "rules": {}, "holidays": frozenset()}
+# Never loaded: the monotonic clock counts from boot, so 0.0 could be less than _TTL_S ago.
+_cache: dict = {"at": float("-inf"), "rules": {}, "holidays": frozenset()}
 
 
 def _load() -> dict:
