@@ -162,6 +162,9 @@ def live_server(postgresql_proc, redis_proc, tmp_path_factory):
             "REDIS_URL": f"redis://{redis_proc.host}:{redis_proc.port}/1",
             "STORAGE_ROOT": str(tmp_path_factory.mktemp("browser-storage")),
             "SUBMIT_LIMIT": "1000 per minute",
+            # Every browser test signs in from 127.0.0.1: one client, many officers
+            # in a minute. The login limits themselves are tested in test_scope.
+            "LOGIN_LIMIT": "1000 per minute",
         }
     )
     with app.app_context():
