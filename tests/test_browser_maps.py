@@ -320,13 +320,19 @@ def test_on_a_phone_the_public_map_starts_on_the_first_screen_and_its_popup_can_
     show_area(page, "public-map", busy, places["names"][busy])
     close = page.locator("#public-map .leaflet-popup-close-button")
     expect(close).to_be_visible()
-    box = close.bounding_box()
-    on_top = page.evaluate(
-        "([x, y]) => !!document.elementFromPoint(x, y)?.closest('.leaflet-popup-close-button')",
-        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    # Once the popup has faded in and the map has panned it clear (Leaflet animates both), a tap
+    # on the close button's centre reaches the button.
+    on_top = page.wait_for_function(
+        """() => {
+             const button = document.querySelector('#public-map .leaflet-popup-close-button');
+             const r = button.getBoundingClientRect();
+             return !!document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)
+               ?.closest('.leaflet-popup-close-button');
+           }""",
+        timeout=5000,
     )
     page.screenshot(path=str(SHOTS / "public-popup-phone.png"))
-    assert on_top, "something covers the popup's close button"
+    assert on_top.json_value(), "something covers the popup's close button"
     assert "Phóng to tỉnh, thành phố này" not in page.locator(".leaflet-popup-content").inner_text()  # the page itself
     page.context.close()
 
