@@ -19,6 +19,7 @@ from app import (
     redis_conn,
     request_ids,
     security_headers,
+    senders,
     sessions,
     static_files,
     storage,
@@ -51,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     storage.init_app(app)
+    senders.init_app(app)
     errors.init_app(app)
     params.init_app(app)
     static_files.init_app(app)

@@ -117,9 +117,27 @@ class Config:
         self.VOICE_BURST_CLIENT = _int("VOICE_BURST_CLIENT", 20)
         self.VOICE_BURST_NETWORK = _int("VOICE_BURST_NETWORK", 50)
         self.VOICE_BURST_MINUTES = _int("VOICE_BURST_MINUTES", 10)
-        # Where citizens' and officers' notices go: "record" keeps them in the
-        # notices table only (the default); other backends plug in app/services/notices.py.
-        self.NOTICE_BACKEND = env.get("NOTICE_BACKEND", "record")
+        # Notices to citizens (app/notices/): each channel is on only when configured, never faked.
+        # E-mail: smtp://user:pass@host:587 (STARTTLS, required) or smtps://user:pass@host:465;
+        # the server's certificate checked against the system's CAs, or SMTP_CA_FILE's.
+        self.SMTP_URL = env.get("SMTP_URL", "")
+        self.SMTP_CA_FILE = env.get("SMTP_CA_FILE", "")
+        self.MAIL_FROM = env.get("MAIL_FROM", "Cổng Mặt trận số <no-reply@localhost>")
+        # SMS through a brand-name gateway's HTTP API (README, "Notices"): its URL, key and brand name.
+        self.SMS_GATEWAY_URL = env.get("SMS_GATEWAY_URL", "")
+        self.SMS_GATEWAY_KEY = env.get("SMS_GATEWAY_KEY", "")
+        self.SMS_BRANDNAME = env.get("SMS_BRANDNAME", "MTTQVN")
+        # Zalo notification messages (ZNS template API): its URL, the OA's access token, and the
+        # approved template of each kind of notice (kind=template_id, comma-separated).
+        self.ZALO_ZNS_URL = env.get("ZALO_ZNS_URL", "")
+        self.ZALO_ACCESS_TOKEN = env.get("ZALO_ACCESS_TOKEN", "")
+        self.ZALO_TEMPLATES = env.get("ZALO_TEMPLATES", "")
+        # Seconds between the attempts of one delivery (RQ's retries); after the last, the notice is given up.
+        self.NOTICE_RETRY_S = env.get("NOTICE_RETRY_S", "30,120,600,1800,7200")
+        # How long one delivery may wait for a gateway or a mail server (s).
+        self.NOTICE_TIMEOUT_S = _float("NOTICE_TIMEOUT_S", 10.0)
+        # The portal's address as citizens reach it: the links in notices sent from jobs.
+        self.PORTAL_URL = env.get("PORTAL_URL", "http://127.0.0.1:5000").rstrip("/")
         # Exports larger than this are built by an RQ job with progress and a download link.
         self.EXPORT_SYNC_MAX = _int("EXPORT_SYNC_MAX", 20000)
         # A closed petition's contact details are anonymised this many months after it closed.

@@ -138,12 +138,19 @@ def test_running_twice_changes_nothing_the_second_time(commune):
     assert len(events(petition, "contact_erased")) == 1
 
 
-def test_the_citizens_notice_recipient_is_erased_and_the_officers_notice_stays(commune):
+@pytest.fixture
+def sms_on(app, monkeypatch):
+    """The SMS channel configured, so that a citizen's answer notice is written (its delivery is not run here)."""
+    monkeypatch.setitem(app.config, "SMS_GATEWAY_URL", "http://127.0.0.1:9/sms")
+
+
+def test_the_citizens_notice_recipient_is_erased_and_the_officers_notice_stays(commune, sms_on):
     petition = aged(petition_in(commune), 25)
     viewer = officer("commune", commune)
-    citizen_notice = notices.notify_citizen(petition, "answered")
+    notices.notify_citizen(petition, "answered")
     notices.notify_officers(petition, [viewer], "overdue:test", "Kiến nghị quá hạn.")
     db.session.flush()
+    citizen_notice = db.session.scalars(select(Notice).where(Notice.channel == "sms")).one()
     assert citizen_notice.recipient == "0912345678"
     body = citizen_notice.body
 
@@ -169,7 +176,7 @@ def test_a_backlog_is_worked_through_batch_after_batch_oldest_first(commune):
     assert retention.due_count() == 0
 
 
-def test_the_dry_run_counts_and_writes_nothing_and_the_command_anonymises(runner, commune):
+def test_the_dry_run_counts_and_writes_nothing_and_the_command_anonymises(runner, commune, sms_on):
     petition = aged(petition_in(commune), 25)
     notices.notify_citizen(petition, "answered")
     db.session.commit()

@@ -184,9 +184,10 @@ def test_an_unsatisfied_rating_reopens_the_petition_with_the_rating_shown(settin
     assert [h[0] for h in history(p)][-2:] == ["rated", "reopen"]
 
 
-def test_an_answer_sends_the_citizen_a_notice_through_the_queue(setting):
+def test_an_answer_writes_the_citizen_s_notice_through_the_queue_once(setting, app, monkeypatch):
     from app.jobs.tasks import notify_citizen
 
+    monkeypatch.setitem(app.config, "SMS_GATEWAY_URL", "http://127.0.0.1:9/sms")  # delivery: test_notices
     p = petition_in(setting["a"])
     act(p, "accept", setting["officer"])
     act(p, "resolve", setting["officer"], answer="Đã xử lý.")
@@ -194,7 +195,9 @@ def test_an_answer_sends_the_citizen_a_notice_through_the_queue(setting):
     notify_citizen(job.id, *job.args)
     notify_citizen(job.id, *job.args)  # safe to run twice
     [notice] = db.session.scalars(select(Notice).where(Notice.petition_id == p.id)).all()
-    assert notice.recipient == "0912345678" and p.display_code in notice.body
+    assert (notice.channel, notice.recipient, notice.status) == ("sms", "0912345678", "pending")
+    assert p.display_code not in notice.body  # the tracking code is rendered only into what is sent
+    assert db.session.scalars(select(OutboxJob).where(OutboxJob.job == "deliver_notice")).one().args == [notice.id]
 
 
 def test_audit_rows_cannot_be_changed_or_deleted(setting):

@@ -71,13 +71,24 @@ def process_photo(outbox_id: int, photo_id: int) -> None:
 
 
 def notify_citizen(outbox_id: int, petition_id: int, kind: str) -> None:
-    """Send the citizen a notice about their petition (once per kind)."""
+    """Write the citizen's notices about their petition (once per kind) and hand over their deliveries."""
     with _app_context():
         petition = db.session.get(Petition, petition_id)
-        if petition is not None:
-            notices.notify_citizen(petition, kind)
+        deliveries = notices.notify_citizen(petition, kind) if petition is not None else []
         outbox.mark_done(outbox_id)
         db.session.commit()
+        outbox.hand_over(deliveries)
+
+
+def deliver_notice(outbox_id: int, notice_id: int) -> None:
+    """Send one notice; when its channel is away, fail so that RQ tries again after the backoff."""
+    with _app_context():
+        settled = notices.deliver(notice_id)
+        if settled:
+            outbox.mark_done(outbox_id)
+        db.session.commit()
+        if not settled:
+            raise notices.TryAgain(f"notice {notice_id} waits for its channel")
 
 
 def remind_overdue() -> None:

@@ -94,6 +94,7 @@ class Petition(db.Model):
     is_anonymous: Mapped[bool]
     contact_name: Mapped[str | None] = mapped_column(String(120))
     contact_phone: Mapped[str | None] = mapped_column(String(16))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
     consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     supporters: Mapped[int] = mapped_column(default=1)
     satisfied: Mapped[bool | None]

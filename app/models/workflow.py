@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, String, Text, func
-from sqlalchemy.orm import Mapped, mapped_column
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, SmallInteger, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 
@@ -49,15 +50,62 @@ class Referral(db.Model):
 
 
 class Notice(db.Model):
-    """A message sent (SMS, Zalo, e-mail, or recorded only by the default backend)."""
+    """A message to a citizen (e-mail, SMS, Zalo) or an officer (in the portal), and how its delivery went.
+
+    A citizen's notice waits (pending) for its delivery job, which ends it as
+    sent, failed (refused for good: a bad address, a refused number) or
+    gave_up (the channel stayed away through every retry). Officers' notices
+    are recorded: shown in the portal, never sent. The body never holds a
+    tracking code: what is sent is rendered from the petition when it is sent.
+    """
 
     __tablename__ = "notices"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     petition_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))  # email | sms | zalo | portal
     recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(64))
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_id: Mapped[str | None] = mapped_column(String(100))  # the gateway's id for the message
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    petition = relationship("Petition")
+
+    @property
+    def channel_name(self) -> str:
+        return str(NOTICE_CHANNEL_NAMES.get(self.channel, self.channel))
+
+    @property
+    def status_name(self) -> str:
+        return str(NOTICE_STATUS_NAMES.get(self.status, self.status))
+
+    @property
+    def kind_name(self) -> str:
+        return str(NOTICE_KIND_NAMES.get(self.kind.partition(":")[0], self.kind))
+
+
+NOTICE_CHANNEL_NAMES = {"email": _l("Thư điện tử"), "sms": "SMS", "zalo": "Zalo", "portal": _l("Trên cổng")}
+NOTICE_STATUS_NAMES = {
+    "pending": _l("Đang chờ gửi"),
+    "sent": _l("Đã gửi"),
+    "failed": _l("Thất bại"),
+    "gave_up": _l("Đã dừng thử lại"),
+    "recorded": _l("Chỉ lưu trên cổng"),
+}
+NOTICE_KIND_NAMES = {"received": _l("Biên nhận"), "answered": _l("Câu trả lời")}
+
+
+def masked_recipient(recipient: str) -> str:
+    """An address or number with its middle hidden (ng•••@mail.vn, 0912•••678): enough to tell which, not to use."""
+    name, at, domain = recipient.partition("@")
+    if at:
+        return f"{name[:2]}•••@{domain}"
+    return f"{recipient[:4]}•••{recipient[-3:]}" if len(recipient) > 7 else "•••"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -41,6 +42,14 @@ def normalize_phone(raw: str) -> str | None:
     return "0" + match.group(1) if match else None
 
 
+def normalize_email(raw: str | None) -> str | None:
+    """An address mail can be sent to, as email-validator normalises it (no DNS look-up), or None."""
+    try:
+        return validate_email((raw or "").strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
 class PetitionForm(FlaskForm):
     idempotency_key = HiddenField()
     title = StringField(
@@ -74,6 +83,10 @@ class PetitionForm(FlaskForm):
     )
     name = StringField(_l("Họ và tên"), validators=[Length(max=NAME_MAX, message=_l("Họ tên quá dài."))])
     phone = StringField(_l("Số điện thoại di động"))
+    email = StringField(
+        _l("Thư điện tử (không bắt buộc)"),
+        validators=[Length(max=254, message=_l("Địa chỉ thư điện tử quá dài."))],
+    )
     publish = RadioField(
         _l("Công khai kiến nghị"),
         choices=[
@@ -153,6 +166,10 @@ class PetitionForm(FlaskForm):
         if not normalize_phone(field.data):
             raise ValidationError(_l("Số điện thoại di động không đúng, ví dụ 0912 345 678."))
 
+    def validate_email(self, field):
+        if (field.data or "").strip() and normalize_email(field.data) is None:
+            raise ValidationError(_l("Địa chỉ thư điện tử không đúng, ví dụ ten@example.vn."))
+
     def validate_name(self, field):
         if self.anonymous.data != "y" and not (field.data or "").strip():
             raise ValidationError(_l("Hãy nhập họ tên, hoặc chọn gửi ẩn danh."))
@@ -218,6 +235,7 @@ class PetitionForm(FlaskForm):
             anonymous=anonymous,
             name=None if anonymous else self.name.data.strip(),
             phone=None if anonymous else normalize_phone(self.phone.data),
+            email=normalize_email(self.email.data),
             idempotency_key=self.idempotency_key.data,
             publishable={"y": True, "n": False}.get(self.publish.data or ""),  # none chosen: the category's default
             channel=channel,

@@ -1,41 +1,36 @@
-"""Notices to citizens and officers (SMS, Zalo, e-mail) behind one interface.
+"""Notices to citizens (e-mail, SMS, Zalo) and to officers (in the portal), behind one interface.
 
-The default backend ("record") only writes the message to the notices table,
-so it can be checked; a real gateway is another class with the same send().
+A citizen's notice is written once per kind and channel — one row for each
+channel that is on (app/senders) and that the citizen can be reached on —
+then delivered by its own job (deliver): sent, refused for good (failed,
+with the reason), or retried with backoff through RQ until it is given up.
+Receipts go by e-mail only (the form already shows the code, and an SMS for
+every petition is a cost the Front has not chosen); answers go on every
+channel. Officers' notices are recorded in the portal, never sent.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy import select
 
+from app import senders
 from app.extensions import db
 from app.models import Notice, Petition, User
+from app.services import notice_texts, outbox
+
+CITIZEN_CHANNELS = {"received": ("email",), "answered": ("email", "sms", "zalo")}
+FAILED = ("failed", "gave_up")
 
 
-class Backend(Protocol):
-    def send(self, channel: str, recipient: str, body: str) -> None: ...
+class TryAgain(Exception):
+    """The channel was away: the delivery job fails so that RQ runs it again after its backoff."""
 
 
-class RecordOnly:
-    """Delivers nothing; the notices table is the record of what would have been sent."""
-
-    def send(self, channel: str, recipient: str, body: str) -> None:
-        return None
-
-
-BACKENDS = {"record": RecordOnly}
-
-
-def _deliver(channel: str, recipient: str, body: str, kind: str, *, petition_id=None, user_id=None) -> Notice:
-    BACKENDS[current_app.config["NOTICE_BACKEND"]]().send(channel, recipient, body)
-    notice = Notice(
-        petition_id=petition_id, user_id=user_id, channel=channel, recipient=recipient, body=body, kind=kind
-    )
-    db.session.add(notice)
-    return notice
+def max_attempts() -> int:
+    """The first attempt and RQ's retries (NOTICE_RETRY_S); after them a notice is given up."""
+    return len(outbox.retry_intervals("deliver_notice")) + 1
 
 
 def already_sent(petition_id: int, kind: str) -> bool:
@@ -45,16 +40,87 @@ def already_sent(petition_id: int, kind: str) -> bool:
     )
 
 
-def notify_citizen(petition: Petition, kind: str) -> Notice | None:
-    """Tell the citizen (by SMS) that their petition has an answer; anonymous citizens cannot be told."""
-    if petition.is_anonymous or not petition.contact_phone or already_sent(petition.id, kind):
+def _recipient(petition: Petition, channel: str) -> str | None:
+    if channel == "email":
+        return petition.contact_email
+    return None if petition.is_anonymous else petition.contact_phone  # SMS, Zalo: the phone the citizen left
+
+
+def notify_citizen(petition: Petition, kind: str) -> list[int]:
+    """Write the citizen's notices of this kind (once) and queue their delivery; return the outbox ids."""
+    if petition.contact_erased_at is not None or already_sent(petition.id, kind):
+        return []
+    channels = senders.configured()
+    jobs = []
+    for channel in CITIZEN_CHANNELS[notice_texts.base_kind(kind)]:
+        recipient = _recipient(petition, channel)
+        sender = channels.get(channel)
+        if (
+            not recipient
+            or sender is None
+            or not getattr(sender, "takes", lambda _: True)(notice_texts.base_kind(kind))
+        ):
+            continue
+        notice = Notice(petition_id=petition.id, channel=channel, recipient=recipient, kind=kind, body="")
+        kept = notice_texts.render(notice, petition, secret=False)
+        notice.subject, notice.body = kept.subject[:200], kept.text
+        db.session.add(notice)
+        db.session.flush()
+        jobs.append(outbox.add("deliver_notice", notice.id).id)
+    return jobs
+
+
+def deliver(notice_id: int) -> bool:
+    """Try to send one notice; True once it is settled (sent, failed, given up), False to be tried again."""
+    notice = db.session.get(Notice, notice_id, with_for_update=True)
+    if notice is None or notice.status != "pending":
+        return True  # run twice, or settled meanwhile
+    petition = db.session.get(Petition, notice.petition_id)
+    notice.attempts += 1
+    notice.last_attempt_at = datetime.now(UTC)
+    sender = senders.configured().get(notice.channel)
+    if sender is None or petition is None or petition.contact_erased_at is not None:
+        notice.status, notice.last_error = "gave_up", "the channel is off, or the citizen's contact was erased"
+        return True
+    try:
+        notice.provider_id = sender.send(notice_texts.render(notice, petition))[:100] or None
+    except senders.Refused as exc:
+        notice.status, notice.last_error = "failed", str(exc)
+    except senders.Unavailable as exc:
+        notice.last_error = str(exc)
+        if notice.attempts >= max_attempts():
+            notice.status = "gave_up"
+    else:
+        notice.status, notice.last_error, notice.delivered_at = "sent", None, datetime.now(UTC)
+    return notice.status != "pending"
+
+
+def failures(limit: int = 200) -> list[Notice]:
+    """Notices that failed or were given up, newest first (the administrators' page)."""
+    query = select(Notice).where(Notice.status.in_(FAILED)).order_by(Notice.created_at.desc()).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def send_again(notice_id: int) -> int | None:
+    """Put a failed or given-up notice back to pending with a new delivery job; its outbox id, or None."""
+    notice = db.session.get(Notice, notice_id, with_for_update=True)
+    if notice is None or notice.status not in FAILED:
         return None
-    body = (
-        f"Mat tran To quoc: kien nghi {petition.display_code} da co tra loi. Xem tai /petitions/{petition.display_code}"
-    )
-    return _deliver("sms", petition.contact_phone, body, kind, petition_id=petition.id)
+    notice.status, notice.attempts = "pending", 0
+    return outbox.add("deliver_notice", notice.id).id
 
 
 def notify_officers(petition: Petition, officers: list[User], kind: str, body: str) -> None:
+    """Record a notice for each officer, shown in the portal."""
     for officer in officers:
-        _deliver("portal", officer.username, body, kind, petition_id=petition.id, user_id=officer.id)
+        db.session.add(
+            Notice(
+                petition_id=petition.id,
+                user_id=officer.id,
+                channel="portal",
+                recipient=officer.username,
+                body=body,
+                kind=kind,
+                status="recorded",
+            )
+        )

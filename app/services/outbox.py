@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, Retry
 from sqlalchemy import text
 
 from app import request_ids
@@ -14,6 +15,8 @@ from app.redis_conn import redis
 QUEUE = "default"
 # A job handed over this long ago and not done is handed over again.
 RETRY_AFTER = "15 minutes"
+# Jobs RQ itself runs again when they fail, the setting that lists the seconds between attempts.
+RETRIED = {"deliver_notice": "NOTICE_RETRY_S"}
 
 
 def add(job: str, *args) -> OutboxJob:
@@ -45,7 +48,12 @@ def hand_over(ids: list[int] | None = None, limit: int = 200) -> int:
             # the id of the request that caused it into its log lines.
             meta = {"request_id": row.request_id} if row.request_id else None
             queue.enqueue(
-                f"app.jobs.tasks.{row.job}", row.id, *row.args, job_id=f"outbox-{row.id}-{row.attempts}", meta=meta
+                f"app.jobs.tasks.{row.job}",
+                row.id,
+                *row.args,
+                job_id=f"outbox-{row.id}-{row.attempts}",
+                meta=meta,
+                retry=_retries(row.job),
             )
             handed.append(row.id)
     except RedisError:
@@ -57,6 +65,17 @@ def hand_over(ids: list[int] | None = None, limit: int = 200) -> int:
         )
     db.session.commit()
     return len(handed)
+
+
+def retry_intervals(job: str) -> list[int]:
+    """The seconds between RQ's retries of this job: for jobs that wait on something outside the portal."""
+    setting = RETRIED.get(job)
+    return [int(s) for s in current_app.config[setting].split(",")] if setting else []
+
+
+def _retries(job: str) -> Retry | None:
+    intervals = retry_intervals(job)
+    return Retry(max=len(intervals), interval=intervals) if intervals else None
 
 
 def mark_done(job_id: int) -> None:

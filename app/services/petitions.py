@@ -108,6 +108,7 @@ class Submission:
     anonymous: bool = True
     name: str | None = None
     phone: str | None = None
+    email: str | None = None  # for the receipt and the answer; kept from officers when anonymous
     idempotency_key: str | None = None
     channel: str = "web"  # web | api | hotline | paper | voter_meeting | …
     photos: list[PhotoUpload] = field(default_factory=list)
@@ -129,7 +130,7 @@ class Submission:
             self.name,
             self.phone,
             self.publishable,
-        )
+        ) + ((self.email,) if self.email else ())  # without one, the digest a key got before e-mail existed
         return hashlib.sha256(json.dumps(fields, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
@@ -221,6 +222,7 @@ def submit(sub: Submission) -> Submitted:
         "is_anonymous": sub.anonymous,
         "contact_name": None if sub.anonymous else sub.name,
         "contact_phone": None if sub.anonymous else sub.phone,
+        "contact_email": sub.email or None,
         "consent_at": datetime.now(UTC),
         "due_at": deadlines.due("received", sub.category, datetime.now(UTC)),
         "filed_by_id": sub.filed_by_id,
@@ -252,7 +254,7 @@ def submit(sub: Submission) -> Submitted:
             store.delete(key)
         raise NoPlace("outside")
 
-    jobs = []
+    jobs = [outbox.add("notify_citizen", inserted.id, "received")] if sub.email else []
     for position, key in enumerate(incoming):
         photo = PetitionPhoto(petition_id=inserted.id, position=position, incoming_key=key, status="pending")
         db.session.add(photo)

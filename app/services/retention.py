@@ -38,7 +38,9 @@ def _due(months: int, column=Petition.id) -> Select:
     # so the planner walks that index instead of the whole table.
     return select(column).where(
         Petition.contact_erased_at.is_(None),
-        or_(Petition.contact_name.is_not(None), Petition.contact_phone.is_not(None)),
+        or_(
+            Petition.contact_name.is_not(None), Petition.contact_phone.is_not(None), Petition.contact_email.is_not(None)
+        ),
         Petition.status_changed_at < func.now() - func.make_interval(0, months),
         Petition.status.not_in(OPEN_STATUSES),
     )
@@ -67,7 +69,13 @@ def anonymise_batch(months: int | None = None, batch: int = BATCH) -> int:
     erased = db.session.execute(
         update(Petition)
         .where(Petition.id.in_(select(chosen.c.id)))
-        .values(contact_name=None, contact_phone=None, contact_erased_at=func.now(), version=Petition.version + 1)
+        .values(
+            contact_name=None,
+            contact_phone=None,
+            contact_email=None,
+            contact_erased_at=func.now(),
+            version=Petition.version + 1,
+        )
         .returning(Petition.id, Petition.status, Petition.status_changed_at),
         execution_options={"synchronize_session": "fetch"},
     ).all()
@@ -83,7 +91,7 @@ def anonymise_batch(months: int | None = None, batch: int = BATCH) -> int:
             },
         )
     if erased:
-        # The citizen's notices (SMS to the phone); officers' notices name the officer and stay.
+        # The citizen's notices (to the phone or the e-mail address); officers' notices name the officer and stay.
         db.session.execute(
             update(Notice)
             .where(

@@ -206,7 +206,7 @@ def _resolve(petition, actor, note, answer: str = ""):
     entry = PetitionAnswer(petition_id=petition.id, body=answer, is_public=True, author_id=actor.id if actor else None)
     db.session.add(entry)
     db.session.flush()
-    outbox.add("notify_citizen", petition.id, "answered")
+    outbox.add("notify_citizen", petition.id, f"answered:{entry.id}")  # each answer round told anew
     on_time = petition.due_at is None or datetime.now(UTC) <= petition.due_at
     return {"answer_id": entry.id, "on_time": on_time}
 

@@ -1,0 +1,33 @@
+"""One JSON POST to a gateway, its failures sorted into Refused and Unavailable."""
+
+from __future__ import annotations
+
+import requests
+
+from app.senders import Refused, Unavailable
+
+
+def post_json(url: str, body: dict, headers: dict, timeout: float, gateway: str) -> dict:
+    """The gateway's JSON answer to a 2xx; Unavailable for what may pass, Refused for what will not."""
+    try:
+        response = requests.post(url, json=body, headers=headers, timeout=timeout, allow_redirects=False)
+    except requests.Timeout:
+        raise Unavailable(f"{gateway} did not answer within {timeout:g} s") from None
+    except requests.RequestException as exc:
+        raise Unavailable(f"{gateway} could not be reached: {exc.__class__.__name__}") from None
+    if response.status_code in (408, 429) or response.status_code >= 500:
+        raise Unavailable(f"{gateway} answered HTTP {response.status_code}")
+    if not 200 <= response.status_code < 300:
+        raise Refused(f"{gateway} refused the message: HTTP {response.status_code} {_excerpt(response)}")
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        # Not its API: whether it sent the message is unknown, so it is not sent again (no second SMS).
+        raise Refused(f"{gateway} answered something that is not its API: {_excerpt(response)}")
+    return answer
+
+
+def _excerpt(response: requests.Response) -> str:
+    return repr(response.text[:200])

@@ -1,0 +1,84 @@
+"""What a citizen's notice says, on each channel, rendered from the petition when it is sent.
+
+The tracking code is the citizen's secret: it is in what is sent to the
+citizen's own address, never in the notices table, whose body keeps the text
+with the code masked. E-mail is HTML and plain text in Vietnamese; SMS is
+without diacritics (one 160-character part); Zalo fills an approved template.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from flask import current_app, render_template
+
+from app.i18n import VIETNAM_TIME
+from app.models import Notice, Petition
+from app.senders import Message
+
+MASK = "•••-•••-•••"
+
+SUBJECTS = {
+    "received": "Đã nhận kiến nghị của bạn — mã theo dõi {code}",
+    "answered": "Kiến nghị {code} đã có trả lời",
+}
+SMS = {
+    "received": "MTTQ VN: da nhan kien nghi cua ban. Ma theo doi {code}. Xem tai {url}",
+    "answered": "MTTQ VN: kien nghi {code} da co tra loi. Xem tai {url}",
+}
+
+
+@dataclass(frozen=True)
+class Content:
+    subject: str
+    text: str
+    html: str
+    fields: dict
+
+
+def base_kind(kind: str) -> str:
+    """The kind of text: "answered:42" (the answer of that round) is an "answered" notice."""
+    return kind.partition(":")[0]
+
+
+def render(notice: Notice, petition: Petition, *, secret: bool = True) -> Message:
+    """The message of this notice; with secret=False, as the notices table keeps it (the code masked)."""
+    content = _content(base_kind(notice.kind), notice.channel, petition, petition.display_code if secret else MASK)
+    return Message(
+        recipient=notice.recipient,
+        subject=content.subject,
+        text=content.text,
+        html=content.html,
+        reference=f"notice-{notice.id}" if notice.id else "",
+        template=base_kind(notice.kind),
+        fields=content.fields,
+    )
+
+
+def _content(kind: str, channel: str, petition: Petition, code: str) -> Content:
+    url = f"{current_app.config['PORTAL_URL']}/petitions/{code}"
+    answers = petition.public_answers
+    answer = answers[-1].body if kind == "answered" and answers else ""
+    values = {
+        "code": code,
+        "url": url,
+        "title": petition.title,
+        "received_on": petition.created_at.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M"),
+        "answer": answer,
+    }
+    subject = SUBJECTS[kind].format(code=code)
+    if channel == "sms":
+        return Content(subject, _plain(SMS[kind].format(code=code, url=url)), "", {})
+    if channel == "zalo":
+        fields = {"ma_theo_doi": code, "tieu_de": petition.title[:100], "ngay_gui": values["received_on"]}
+        return Content(subject, subject, "", fields)
+    text = render_template(f"notices/{kind}.txt", **values)
+    html = render_template(f"notices/{kind}.html", subject=subject, **values)
+    return Content(subject, text, html, {})
+
+
+def _plain(text: str) -> str:
+    """Vietnamese without diacritics (đ → d): what an SMS carries in one part."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
