@@ -14,6 +14,7 @@ from app.storage import StorageError
 
 MESSAGES = {
     400: ("bad_request", _l("Yêu cầu không hợp lệ.")),
+    403: ("forbidden", _l("Tài khoản của bạn không có quyền xem trang này.")),
     404: ("not_found", _l("Không tìm thấy trang hoặc mục bạn cần.")),
     405: ("method_not_allowed", _l("Phương thức không được hỗ trợ.")),
     413: ("too_large", _l("Dữ liệu gửi lên quá lớn (ảnh tối đa 10 MB mỗi ảnh, tối đa 5 ảnh).")),
@@ -52,7 +53,7 @@ def init_app(app: Flask) -> None:
         if any("\x00" in value for value in values) or "\x00" in request.path:
             abort(400)  # answered by the 400 handler of the app, or of the API that was called
 
-    for status in (400, 404, 405, 413, 429):
+    for status in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(status, lambda exc, status=status: error_response(status))
 
     @app.errorhandler(BadParam)

@@ -353,7 +353,9 @@ def _open311_paths() -> dict:
             "first_name": _str(),
             "last_name": _str(),
             "phone": _str(description="Số di động Việt Nam; có số thì không ẩn danh."),
-            "email": _str(description="Không lưu."),
+            "email": _str(
+                description="Thư điện tử của công dân, để nhận biên nhận và câu trả lời (ẩn với cán bộ khi ẩn danh)."
+            ),
             "media_url": _str(description="Chưa dùng: cổng không tải URL của bên ngoài."),
             "idempotency_key": _str(description="Như tiêu đề Idempotency-Key."),
             "jurisdiction_id": _str(description="Bỏ qua: một cơ quan duy nhất."),

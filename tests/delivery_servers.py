@@ -38,7 +38,7 @@ class Mailbox:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:
-            return "550 5.1.1 No such mailbox"
+            return f"550 5.1.1 <{address}>: No such mailbox"  # as servers do, the address echoed
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -129,8 +129,9 @@ def _handler(gateway: Gateway):
             if self.path == "/sms":
                 if self.headers.get("Authorization") != f"Bearer {SMS_KEY}":
                     return self._json(401, {"code": 401, "description": "bad key"})
-                if mode == "refuse":
-                    return self._json(200, {"code": 7, "description": "Số điện thoại không hợp lệ"})
+                if mode == "refuse":  # the message echoed back, as some gateways do
+                    sent = gateway.requests[-1]["json"]
+                    return self._json(200, {"code": 7, "description": f"Số điện thoại không hợp lệ: {sent}"})
                 return self._json(200, {"code": 0, "message_id": f"sms-{len(gateway.requests)}"})
             if self.path == "/zns/message/template":
                 if self.headers.get("access_token") != ZALO_TOKEN:

@@ -290,6 +290,7 @@ def test_a_petition_placed_by_an_area_code_in_xml_and_anonymous_without_a_phone(
     assert petition.display_code in root[0].find("service_notice").text
     assert petition.geotag_method == "chosen" and petition.commune.code == commune
     assert petition.is_anonymous and petition.contact_name is None and petition.contact_phone is None
+    assert petition.contact_email == "a@example.org"  # for the citizen's receipt and answers only
 
 
 def test_a_long_first_line_is_cut_at_a_word_for_the_title(client, partner, commune):
@@ -351,6 +352,7 @@ def test_a_key_in_the_query_string_or_the_body_is_refused(client, partner, commu
         ({"address_id": None, "lat": "12.0", "long": "113.0"}, 400, "không thuộc xã, phường nào"),  # at sea
         ({"address_id": "99999"}, 400, "address_id"),
         ({"phone": "12345"}, 400, "phone"),
+        ({"email": "a@@example"}, 400, "email"),
         ({"first_name": "A" * 121}, 400, "first_name"),
     ],
 )

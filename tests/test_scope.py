@@ -28,7 +28,7 @@ def routes_taking(app, argument: str) -> list[tuple[str, str]]:
 
 def url_for_rule(rule: str, petition_id: int) -> str:
     rule = re.sub(r"<(?:int:)?petition_id>", str(petition_id), rule)
-    return rule.replace("<int:photo_id>", "1").replace("<int:flag_id>", "1")
+    return re.sub(r"<int:\w+>", "1", rule)  # a photo, a flag, a notice: the first
 
 
 @pytest.fixture

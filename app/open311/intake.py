@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.models import Partner
 from app.open311 import Open311Error
-from app.petitions.forms import normalize_phone
+from app.petitions.forms import normalize_email, normalize_phone
 from app.queries.areas import area_by_code
 from app.services import categories
 from app.services.geotag import InvalidPoint, parse_point
@@ -106,7 +106,11 @@ def read(form: MultiDict, partner: Partner, idempotency_header: str | None) -> S
     name = " ".join(f"{field('first_name')} {field('last_name')}".split())
     if len(name) > NAME_MAX:
         problems.append("Họ tên (first_name, last_name) quá dài.")
-    # email: the portal keeps no e-mail address; without a phone the citizen stays anonymous.
+    raw_email = field("email")
+    email = normalize_email(raw_email) if raw_email else None
+    if raw_email and email is None:
+        problems.append("Địa chỉ thư điện tử (email) không đúng, ví dụ ten@example.vn.")
+    # email: for the citizen's receipt and answers only; without a phone the citizen stays anonymous.
     # media_url: ignored for now — the portal does not fetch URLs given by others (its photos are
     # checked and re-encoded uploads); a partner's photo upload is a later extension.
 
@@ -132,6 +136,7 @@ def read(form: MultiDict, partner: Partner, idempotency_header: str | None) -> S
         anonymous=phone is None,
         name=name if phone else None,
         phone=phone,
+        email=email,
         idempotency_key=f"p{partner.id}:{key}" if key else None,
         channel="open311",
         actor_label=f"partner:{partner.name}",

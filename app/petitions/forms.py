@@ -43,9 +43,13 @@ def normalize_phone(raw: str) -> str | None:
 
 
 def normalize_email(raw: str | None) -> str | None:
-    """An address mail can be sent to, as email-validator normalises it (no DNS look-up), or None."""
+    """An address any mail server takes, as email-validator normalises it (no DNS look-up), or None.
+
+    Plain ASCII: an internationalised domain is kept in its ASCII form; a
+    mailbox name with diacritics is refused (most servers cannot take it).
+    """
     try:
-        return validate_email((raw or "").strip(), check_deliverability=False).normalized
+        return validate_email((raw or "").strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
     except EmailNotValidError:
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -20,6 +21,8 @@ class Email:
         self.host, self.port = parts.hostname, parts.port or (465 if self.implicit_tls else 587)
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password or "")
+        if ca_file and not os.path.isfile(ca_file):
+            raise ValueError(f"SMTP_CA_FILE {ca_file} is not a file")
         self.sender, self.ca_file, self.timeout = sender, ca_file or None, timeout
 
     def send(self, message: Message) -> str:
@@ -34,10 +37,14 @@ class Email:
             mail.add_alternative(message.html, subtype="html")
         context = ssl.create_default_context(cafile=self.ca_file)
         try:
-            with self._connect(context) as client:
+            client = self._connect(context)
+            try:
                 if self.user:
                     client.login(self.user, self.password)
                 client.send_message(mail)
+            except BaseException:
+                client.close()
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise (Refused if code >= 500 else Unavailable)(
@@ -48,10 +55,16 @@ class Email:
         except smtplib.SMTPResponseException as exc:
             error = Refused if exc.smtp_code >= 500 and exc.smtp_code != 530 else Unavailable
             raise error(f"the mail server answered {exc.smtp_code} {_text(exc.smtp_error)}") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise Refused(f"the mail server cannot take this message: {exc}") from None
         except ssl.SSLError as exc:
             raise Unavailable(f"TLS with the mail server failed: {exc.reason or exc}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise Unavailable(f"the mail server could not be reached: {exc.__class__.__name__}: {exc}") from None
+        try:  # the message was accepted: a QUIT that fails changes nothing (and must not send it again)
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
         return mail["Message-ID"]
 
     def _connect(self, context: ssl.SSLContext) -> smtplib.SMTP:

@@ -2,7 +2,9 @@
 
 The tracking code is the citizen's secret: it is in what is sent to the
 citizen's own address, never in the notices table, whose body keeps the text
-with the code masked. E-mail is HTML and plain text in Vietnamese; SMS is
+with the code masked. The receipt carries none of the citizen's own text:
+the address is not verified, and the Front's mail must not carry a
+stranger's words to whoever he names. E-mail is HTML and plain text in Vietnamese; SMS is
 without diacritics (one 160-character part); Zalo fills an approved template.
 """
 
@@ -19,9 +21,10 @@ from app.senders import Message
 
 MASK = "•••-•••-•••"
 
+# The code is in the text only: a subject shows in previews and in mail servers' logs.
 SUBJECTS = {
-    "received": "Đã nhận kiến nghị của bạn — mã theo dõi {code}",
-    "answered": "Kiến nghị {code} đã có trả lời",
+    "received": "Mặt trận Tổ quốc Việt Nam đã nhận kiến nghị của bạn",
+    "answered": "Kiến nghị của bạn đã có trả lời",
 }
 SMS = {
     "received": "MTTQ VN: da nhan kien nghi cua ban. Ma theo doi {code}. Xem tai {url}",
@@ -67,7 +70,7 @@ def _content(kind: str, channel: str, petition: Petition, code: str) -> Content:
         "received_on": petition.created_at.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M"),
         "answer": answer,
     }
-    subject = SUBJECTS[kind].format(code=code)
+    subject = SUBJECTS[kind]
     if channel == "sms":
         return Content(subject, _plain(SMS[kind].format(code=code, url=url)), "", {})
     if channel == "zalo":

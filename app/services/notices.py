@@ -14,11 +14,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app import senders
 from app.extensions import db
 from app.models import Notice, Petition, User
+from app.models.workflow import masked_recipient
 from app.services import notice_texts, outbox
+from app.services.notice_texts import MASK
 
 CITIZEN_CHANNELS = {"received": ("email",), "answered": ("email", "sms", "zalo")}
 FAILED = ("failed", "gave_up")
@@ -85,9 +88,10 @@ def deliver(notice_id: int) -> bool:
     try:
         notice.provider_id = sender.send(notice_texts.render(notice, petition))[:100] or None
     except senders.Refused as exc:
-        notice.status, notice.last_error = "failed", str(exc)
-    except senders.Unavailable as exc:
-        notice.last_error = str(exc)
+        notice.status, notice.last_error = "failed", _scrubbed(str(exc), notice, petition)
+    except Exception as exc:  # noqa: BLE001  (Unavailable, or a fault of ours: counted, shown, retried)
+        reason = str(exc) if isinstance(exc, senders.Unavailable) else f"{type(exc).__name__}: {exc}"
+        notice.last_error = _scrubbed(reason, notice, petition)
         if notice.attempts >= max_attempts():
             notice.status = "gave_up"
     else:
@@ -95,9 +99,23 @@ def deliver(notice_id: int) -> bool:
     return notice.status != "pending"
 
 
+def _scrubbed(reason: str, notice: Notice, petition: Petition) -> str:
+    """A channel's reason as it may be kept and shown: what servers echo back (the address, the
+    message with its tracking code) masked."""
+    for secret in {notice.recipient, senders.international(notice.recipient), petition.display_code}:
+        reason = reason.replace(secret, masked_recipient(secret) if secret != petition.display_code else MASK)
+    return reason.replace(petition.tracking_code, MASK)[:1000]
+
+
 def failures(limit: int = 200) -> list[Notice]:
     """Notices that failed or were given up, newest first (the administrators' page)."""
-    query = select(Notice).where(Notice.status.in_(FAILED)).order_by(Notice.created_at.desc()).limit(limit)
+    query = (
+        select(Notice)
+        .where(Notice.status.in_(FAILED))
+        .options(joinedload(Notice.petition))
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(query))
 
 

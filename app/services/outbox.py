@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Queue, Retry
@@ -31,14 +33,19 @@ def hand_over(ids: list[int] | None = None, limit: int = 200) -> int:
     """Enqueue waiting jobs on RQ (these ids, or any that wait); return how many went."""
     if ids == []:
         return 0
+    # A job RQ retries is not handed over again while its retries may still be waiting:
+    # a second chain of retries would crowd the attempts into the first minutes.
+    waits = {job: sum(retry_intervals(job)) for job in RETRIED}
     rows = db.session.execute(
         text(
             f"""SELECT id, job, args, attempts, request_id FROM job_outbox
-                WHERE done_at IS NULL AND (enqueued_at IS NULL OR enqueued_at < now() - interval '{RETRY_AFTER}')
+                WHERE done_at IS NULL
+                  AND (enqueued_at IS NULL OR enqueued_at < now() - interval '{RETRY_AFTER}' - make_interval(
+                         secs => coalesce(CAST(:waits AS jsonb) ->> job, '0')::float))
                   AND (CAST(:ids AS bigint[]) IS NULL OR id = ANY(:ids))
                 ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"""
         ),
-        {"ids": ids, "limit": limit},
+        {"ids": ids, "limit": limit, "waits": json.dumps(waits)},
     ).all()
     handed = []
     try:

@@ -98,7 +98,7 @@ def anonymise_batch(months: int | None = None, batch: int = BATCH) -> int:
                 Notice.petition_id == any_(bindparam("ids", [p.id for p in erased], type_=ARRAY(BigInteger))),
                 Notice.user_id.is_(None),
             )
-            .values(recipient=ERASED)
+            .values(recipient=ERASED, last_error=None)  # a server's reason may quote the address
         )
     db.session.flush()
     return len(erased)

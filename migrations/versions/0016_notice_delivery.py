@@ -2,7 +2,8 @@
 
 A notice to a citizen is now a row per channel waiting for its delivery job:
 status pending → sent | failed (refused for good, with the reason) |
-gave_up (the channel stayed away through every retry). Officers' notices
+gave_up (the channel stayed away through every retry); the text kept no
+longer holds the tracking code, in the rows written before either. Officers' notices
 shown in the portal, and those written before notices were delivered, are
 "recorded": kept, never sent. The failures page reads the partial index of
 the notices that went wrong.
@@ -43,6 +44,11 @@ def upgrade():
     op.add_column("notices", sa.Column("last_attempt_at", sa.DateTime(timezone=True)))
     op.add_column("notices", sa.Column("delivered_at", sa.DateTime(timezone=True)))
     op.add_column("notices", sa.Column("provider_id", sa.String(100)))
+    # Citizens' notices written before kept the tracking code in their text (K7M-4QX-9PT): masked.
+    op.execute(
+        """UPDATE notices SET body = regexp_replace(body, '[2-9A-Z]{3}-[2-9A-Z]{3}-[2-9A-Z]{3}', '•••-•••-•••', 'g')
+           WHERE user_id IS NULL"""
+    )
     op.create_check_constraint(
         "notices_status", "notices", "status IN ('pending', 'sent', 'failed', 'gave_up', 'recorded')"
     )
