@@ -60,6 +60,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app import models  # noqa: F401  (register the tables with the metadata)
     from app.accounts.cli import officers_cli
+    from app.agency import bp as agency_bp
+    from app.agency.cli import agencies_cli
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.geodata.cli import geodata_cli
@@ -83,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(officer_bp)
     app.register_blueprint(maps_bp)
+    app.register_blueprint(agency_bp)
+    app.cli.add_command(agencies_cli)
     app.cli.add_command(geodata_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(officers_cli)

@@ -136,6 +136,10 @@ class Config:
         self.NOTICE_RETRY_S = env.get("NOTICE_RETRY_S", "30,120,600,1800,7200")
         # How long one delivery may wait for a gateway or a mail server (s).
         self.NOTICE_TIMEOUT_S = _float("NOTICE_TIMEOUT_S", 10.0)
+        # How long the reply link a state agency is sent stays valid (days).
+        self.REPLY_LINK_DAYS = _int("REPLY_LINK_DAYS", 60)
+        # Agencies' reply pages and signed updates, per client address.
+        self.AGENCY_LIMIT = env.get("AGENCY_LIMIT", "60 per minute;600 per hour")
         # The portal's address as citizens reach it: the links in notices sent from jobs.
         self.PORTAL_URL = env.get("PORTAL_URL", "http://127.0.0.1:5000").rstrip("/")
         # Exports larger than this are built by an RQ job with progress and a download link.

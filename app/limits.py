@@ -124,6 +124,10 @@ def _rated_petition() -> str:
     return "rated:" + "".join(ch for ch in (request.view_args or {}).get("code", "").upper() if ch.isalnum())
 
 
+def _agency_limit() -> str:
+    return current_app.config["AGENCY_LIMIT"]
+
+
 # endpoint → [(limit, exempt_when, key_func or None for the client address[, deduct_when: which answers count])]
 # (Guessing tracking codes is throttled in app/guessing.py.)
 LIMITS = {
@@ -145,6 +149,9 @@ LIMITS = {
     # (each a 404) is stopped sooner.
     "maps.boundary_file": [(_geo_limit, None, None), (_geo_miss_limit, None, _geo_misser, _a_miss)],
     "open311.create_request": [(_partner_limit, None, _partner)],
+    # Agencies' reply links (unguessable, signed) and their systems' signed updates.
+    "agency.reply": [(_agency_limit, None, None)],
+    "agency.updates": [(_agency_limit, None, None)],
     **{
         f"open311.{read}": [(_open311_read_limit, None, None)]
         for read in ("discovery", "services", "service_definition", "request_list", "request_detail", "token")

@@ -13,11 +13,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
 SMTP_USER, SMTP_PASSWORD = "portal", "mat-khau-thu"
-SMS_KEY, ZALO_TOKEN = "khoa-sms-thu", "zalo-token-thu"
+SMS_KEY, ZALO_TOKEN, OPEN311_KEY = "khoa-sms-thu", "zalo-token-thu", "khoa-open311-cua-so"
 ZALO_TEMPLATES = {"received": "301122", "answered": "301123"}
 
 
@@ -103,12 +104,18 @@ def smtp_server(smtp_certificate):
 
 
 class Gateway:
-    """Requests received, and how to answer the next ones: ok, 503, slow, garbage or refuse."""
+    """Requests received, and how to answer the next ones: ok, 503, slow, garbage or refuse.
+
+    Besides the SMS and Zalo APIs it speaks an agency's Open311 GeoReport v2
+    (/open311/requests.json, /open311/requests/<id>.json: its answer is
+    `agency_request`) and receives webhooks (/hook).
+    """
 
     def __init__(self):
         self.requests: list[dict] = []
         self.mode = "ok"
         self.slow_s = 2.0
+        self.agency_request = {"status": "open", "status_notes": None}
 
 
 def _handler(gateway: Gateway):
@@ -126,6 +133,13 @@ def _handler(gateway: Gateway):
                 return self._answer(503, b"Service Unavailable", "text/plain")
             if mode == "garbage":
                 return self._answer(200, b"<html><body>Maintenance</body></html>", "text/html")
+            if self.path == "/hook":
+                return self._answer(410 if mode == "refuse" else 204, b"", "text/plain")
+            if self.path == "/open311/requests.json":
+                form = parse_qs(gateway.requests[-1]["raw"].decode())
+                if form.get("api_key") != [OPEN311_KEY]:
+                    return self._json(403, [{"code": 403, "description": "Invalid api_key"}])
+                return self._json(201, [{"service_request_id": "HUE-2026-0042", "service_notice": ""}])
             if self.path == "/sms":
                 if self.headers.get("Authorization") != f"Bearer {SMS_KEY}":
                     return self._json(401, {"code": 401, "description": "bad key"})
@@ -141,12 +155,19 @@ def _handler(gateway: Gateway):
                 return self._json(200, {"error": 0, "message": "Success", "data": {"msg_id": "zns-1"}})
             return self._answer(404, b"not found", "text/plain")
 
+        def do_GET(self):
+            self.server_gateway_record(b"")
+            path, _, query = self.path.partition("?")
+            if path == "/open311/requests/HUE-2026-0042.json" and parse_qs(query).get("api_key") == [OPEN311_KEY]:
+                return self._json(200, [{"service_request_id": "HUE-2026-0042", **gateway.agency_request}])
+            return self._json(404, [{"code": 404, "description": "not found"}])
+
         def server_gateway_record(self, body: bytes) -> None:
             try:
                 parsed = json.loads(body)
             except ValueError:
                 parsed = None
-            gateway.requests.append({"path": self.path, "headers": dict(self.headers), "json": parsed})
+            gateway.requests.append({"path": self.path, "headers": dict(self.headers), "json": parsed, "raw": body})
 
         def _json(self, status: int, answer: dict):
             self._answer(status, json.dumps(answer, ensure_ascii=False).encode(), "application/json")
@@ -171,6 +192,7 @@ def gateway():
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
     state.sms_url, state.zalo_url = f"{base}/sms", f"{base}/zns/message/template"
+    state.open311_url, state.hook_url = f"{base}/open311", f"{base}/hook"
     yield state
     server.shutdown()
     server.server_close()

@@ -23,6 +23,7 @@ jobs_cli = AppGroup("jobs", help="Background jobs.")
 
 
 REMIND_EVERY_S = 3600
+POLL_EVERY_S = 300  # Open311 agencies asked for their answers
 STANDBY_EVERY_S = 10
 ANONYMISE_EVERY_S = 86400
 
@@ -30,9 +31,10 @@ ANONYMISE_EVERY_S = 86400
 @jobs_cli.command("sweep")
 @click.option("--every", type=float, default=0, help="Repeat every N seconds (0: once).")
 def sweep(every):
-    """Hand waiting outbox jobs to RQ; every hour, queue the overdue reminders; every day, the anonymisation."""
+    """Hand waiting outbox jobs to RQ; every 5 minutes, poll Open311 agencies; hourly, the overdue reminders;
+    daily, the anonymisation."""
     # Both run at start: the monotonic clock counts from boot, so 0.0 could be minutes ago.
-    last_remind = last_anonymise = float("-inf")
+    last_remind = last_anonymise = last_poll = float("-inf")
     while True:
         try:
             released = lost_jobs.release_lost()
@@ -44,6 +46,9 @@ def sweep(every):
             if time.monotonic() - last_remind >= REMIND_EVERY_S:
                 outbox.schedule("remind_overdue")
                 last_remind = time.monotonic()
+            if time.monotonic() - last_poll >= POLL_EVERY_S:
+                outbox.schedule("poll_referrals")
+                last_poll = time.monotonic()
             if time.monotonic() - last_anonymise >= ANONYMISE_EVERY_S:
                 outbox.schedule("anonymise_contacts")
                 last_anonymise = time.monotonic()

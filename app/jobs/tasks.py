@@ -15,7 +15,18 @@ from app.extensions import db
 from app.models import Petition, User
 from app.queries.exports import export_rows
 from app.queries.report_stats import count
-from app.services import aggregates, export_jobs, exports, notices, outbox, petition_photos, reminders, retention
+from app.services import (
+    aggregates,
+    export_jobs,
+    exports,
+    notices,
+    outbox,
+    petition_photos,
+    referrals,
+    reminders,
+    retention,
+    webhooks,
+)
 from app.storage import current_storage
 
 _app = None
@@ -89,6 +100,35 @@ def deliver_notice(outbox_id: int, notice_id: int) -> None:
         db.session.commit()
         if not settled:
             raise notices.TryAgain(f"notice {notice_id} waits for its channel")
+
+
+def send_referral(outbox_id: int, referral_id: int) -> None:
+    """Send a referral through its agency's channel; when the channel is away, fail for RQ to try again."""
+    with _app_context():
+        settled, deliveries = referrals.send(referral_id)
+        if settled:
+            outbox.mark_done(outbox_id)
+        db.session.commit()
+        outbox.hand_over(deliveries)
+        if not settled:
+            raise notices.TryAgain(f"referral {referral_id} waits for its agency's system")
+
+
+def deliver_webhook(outbox_id: int, delivery_id: int) -> None:
+    """POST one event to a partner's webhook; when its server is away, fail for RQ to try again."""
+    with _app_context():
+        settled = webhooks.deliver(delivery_id)
+        if settled:
+            outbox.mark_done(outbox_id)
+        db.session.commit()
+        if not settled:
+            raise notices.TryAgain(f"webhook delivery {delivery_id} waits for the partner's server")
+
+
+def poll_referrals() -> None:
+    """Ask Open311 agencies for the answers to the referrals they hold."""
+    with _app_context():
+        referrals.poll_open311()
 
 
 def remind_overdue() -> None:

@@ -1,14 +1,17 @@
 """The portal's tables."""
 
+from app.models.agency import Agency
 from app.models.area import Area, Generation
 from app.models.audit import AuditEvent
 from app.models.outbox import OutboxJob
 from app.models.partner import Partner
 from app.models.petition import Category, Petition, PetitionAnswer, PetitionPhoto, PetitionSupport, VoiceFlag
 from app.models.user import LoginFailure, User
+from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.models.workflow import DeadlineRule, Holiday, Notice, Referral
 
 __all__ = [
+    "Agency",
     "Area",
     "AuditEvent",
     "Category",
@@ -26,4 +29,6 @@ __all__ = [
     "Referral",
     "User",
     "VoiceFlag",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -47,6 +47,21 @@ class Referral(db.Model):
     replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     no_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A listed agency (app/models/agency.py) is sent the referral; a name alone is a record.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    # Changed to revoke every reply link given out for this referral.
+    link_nonce: Mapped[str | None] = mapped_column(String(32))
+    # How sending it went (e-mail referrals: their notice), and the agency's own id (Open311).
+    send_status: Mapped[str | None] = mapped_column(String(16))
+    send_error: Mapped[str | None] = mapped_column(Text)
+    send_attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replied_by: Mapped[str | None] = mapped_column(String(200))  # who answered, as the agency said
+    reply_file_key: Mapped[str | None] = mapped_column(String(200))
+    reply_file_name: Mapped[str | None] = mapped_column(String(200))
+
+    agency_row = relationship("Agency")
 
 
 class Notice(db.Model):

@@ -70,6 +70,13 @@ class FilterForm(FlaskForm):
         )
 
 
+def _optional_int(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 class ActionForm(FlaskForm):
     action = SelectField(choices=list(TRANSITIONS), validate_choice=True)
     version = IntegerField(validators=[Optional()])  # the version the officer's page showed
@@ -78,7 +85,8 @@ class ActionForm(FlaskForm):
     area_code = StringField(_l("Mã xã, phường hoặc tỉnh nhận"), validators=[Length(max=8)])
     into_code = StringField(_l("Mã kiến nghị gộp vào"), validators=[Length(max=24)])
     village_code = StringField(_l("Mã thôn, tổ dân phố"), validators=[Length(max=8)])
-    agency = StringField(_l("Cơ quan nhận"), validators=[Length(max=200)])
+    agency_id = SelectField(_l("Cơ quan nhận"), coerce=_optional_int, validate_choice=False)
+    agency = StringField(_l("Hoặc tên cơ quan khác (chỉ ghi nhận, không gửi)"), validators=[Length(max=200)])
     due_on = DateField(_l("Hạn trả lời"), validators=[Optional()])
     public_title = StringField(_l("Tiêu đề công khai"), validators=[Length(max=150)])
     public_body = TextAreaField(_l("Nội dung công khai"), validators=[Length(max=5000)])
@@ -90,7 +98,7 @@ class ActionForm(FlaskForm):
             "forward": {"area_code": self.area_code.data},
             "merge": {"into_code": self.into_code.data},
             "replace": {"village_code": self.village_code.data},
-            "refer": {"agency": self.agency.data, "due_on": self.due_on.data},
+            "refer": {"agency": self.agency.data, "due_on": self.due_on.data, "agency_id": self.agency_id.data},
             "redact": {"public_title": self.public_title.data or "", "public_body": self.public_body.data or ""},
         }
         return fields.get(self.action.data, {})

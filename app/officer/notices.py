@@ -1,4 +1,4 @@
-"""Notices that could not be delivered: the administrators' page, and sending one again."""
+"""What the portal sent out, for administrators: notices that failed (and sending one again), the webhooks' log."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.extensions import db
-from app.models.workflow import masked_recipient
+from app.models.workflow import NOTICE_STATUS_NAMES, masked_recipient
 from app.officer import bp
-from app.services import notices, outbox
+from app.services import notices, outbox, webhooks
 
 
 def _administrators_only() -> None:
@@ -38,3 +38,12 @@ def send_notice_again(notice_id: int):
     outbox.hand_over([job])
     flash(_("Đã đưa thông báo vào hàng đợi gửi lại."), "success")
     return redirect(url_for(".failed_notices"))
+
+
+@bp.get("/webhooks")
+def webhook_log():
+    """List the latest deliveries to partners' webhooks, with their answers."""
+    _administrators_only()
+    return render_template(
+        "officer/webhooks.html", deliveries=webhooks.log(limit=200), status_names=NOTICE_STATUS_NAMES
+    )

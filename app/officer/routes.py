@@ -12,14 +12,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import params
+from app.agency.files import send_reply_file
 from app.extensions import db
-from app.models import AuditEvent, Petition
+from app.models import AuditEvent, Petition, Referral
 from app.models.petition import STATUS_NAMES
 from app.officer import bp
 from app.officer.forms import FILTERS, ActionForm, FileForCitizenForm, FilterForm
 from app.petitions.photos import send_photo
 from app.queries.areas import area_outline
-from app.services import areas, categories, inbox, scope, workflow
+from app.services import areas, categories, inbox, referrals, scope, workflow
 from app.services import petitions as petition_service
 
 
@@ -87,6 +88,10 @@ def _petition_page(
         point=_point(petition),
         event_names=workflow.EVENT_NAMES,
         status_names=STATUS_NAMES,
+        agencies=referrals.agencies_for(petition),
+        referred=db.session.scalars(
+            select(Referral).where(Referral.petition_id == petition.id).order_by(Referral.id)
+        ).all(),
     ), status
 
 
@@ -116,6 +121,16 @@ def photo(petition_id: int, photo_id: int):
     petition = scope.petition_for(current_user, petition_id)
     found = next((p for p in petition.photos if p.id == photo_id and p.status == "ready"), None) or abort(404)
     return send_photo(found, public=False)
+
+
+@bp.get("/petitions/<int:petition_id>/referrals/<int:referral_id>/file")
+def referral_file(petition_id: int, referral_id: int):
+    """Download the file an agency attached to its answer."""
+    petition = scope.petition_for(current_user, petition_id)
+    referral = db.session.get(Referral, referral_id)
+    if referral is None or referral.petition_id != petition.id or not referral.reply_file_key:
+        abort(404)
+    return send_reply_file(referral)
 
 
 @bp.post("/petitions/<int:petition_id>/act")

@@ -8,7 +8,8 @@ import click
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.services import partners
+from app.models.webhook import EVENTS
+from app.services import partners, webhooks
 from app.services.partners import PartnerError
 
 partners_cli = AppGroup("partners", help="Partner systems of the Open311 API (/open311/v2/) and their API keys.")
@@ -65,3 +66,43 @@ def _scope(partner, area_code: str | None) -> str:
     """What a key reads, in a few words: "published, whole country" or "unpublished too, area 46"."""
     seen = "unpublished too" if partner.sees_unpublished else "published"
     return f"{seen}, {f'area {area_code}' if area_code else 'whole country'}"
+
+
+@partners_cli.command("webhook")
+@click.argument("name")
+@click.argument("url")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    type=click.Choice(EVENTS),
+    default=EVENTS,
+    show_default=True,
+    help="An event to receive (repeat the option); all by default.",
+)
+def webhook(name, url, events):
+    """Subscribe a partner's URL to events and print the secret that signs them (once)."""
+    partner = partners.by_name(name)
+    if partner is None or not partner.active:
+        _fail(f"no active partner named {name!r}")
+    try:
+        subscription, secret = webhooks.subscribe(partner, url, list(events))
+    except webhooks.WebhookError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Subscribed {url} of {partner.name} to {', '.join(subscription.events)}")
+    click.echo(f"Signing secret: {secret}")
+    click.echo("Warning: keep this secret now; it will not be shown again.", err=True)
+
+
+@partners_cli.command("deliveries")
+@click.argument("name")
+@click.option("--limit", default=50, show_default=True)
+def deliveries(name, limit):
+    """The partner's latest webhook deliveries: when, event, status, attempts, answer."""
+    partner = partners.by_name(name)
+    if partner is None:
+        _fail(f"no partner named {name!r}")
+    for d in webhooks.log(partner, limit):
+        fields = (d.id, f"{d.created_at:%Y-%m-%d %H:%M:%S}", d.event, d.status, d.attempts, d.response_status or "-")
+        click.echo("\t".join(map(str, fields)) + f"\t{d.last_error or ''}")

@@ -1,4 +1,4 @@
-"""One JSON POST to a gateway, its failures sorted into Refused and Unavailable."""
+"""Requests to gateways and agencies' systems, their failures sorted into Refused and Unavailable."""
 
 from __future__ import annotations
 
@@ -9,8 +9,16 @@ from app.senders import Refused, Unavailable
 
 def post_json(url: str, body: dict, headers: dict, timeout: float, gateway: str) -> dict:
     """The gateway's JSON answer to a 2xx; Unavailable for what may pass, Refused for what will not."""
+    answer = call("POST", url, gateway, timeout, json=body, headers=headers)
+    if not isinstance(answer, dict):
+        raise Refused(f"{gateway} answered something that is not its API: {str(answer)[:200]!r}")
+    return answer
+
+
+def call(method: str, url: str, gateway: str, timeout: float, **kwargs):
+    """One request; its JSON answer to a 2xx (any JSON value), sorted failures otherwise."""
     try:
-        response = requests.post(url, json=body, headers=headers, timeout=timeout, allow_redirects=False)
+        response = requests.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.Timeout:
         raise Unavailable(f"{gateway} did not answer within {timeout:g} s") from None
     except requests.RequestException as exc:
@@ -20,13 +28,10 @@ def post_json(url: str, body: dict, headers: dict, timeout: float, gateway: str)
     if not 200 <= response.status_code < 300:
         raise Refused(f"{gateway} refused the message: HTTP {response.status_code} {_excerpt(response)}")
     try:
-        answer = response.json()
+        return response.json()
     except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        # Not its API: whether it sent the message is unknown, so it is not sent again (no second SMS).
-        raise Refused(f"{gateway} answered something that is not its API: {_excerpt(response)}")
-    return answer
+        # Not its API: whether it acted on the request is unknown, so it is not sent again (no second SMS).
+        raise Refused(f"{gateway} answered something that is not its API: {_excerpt(response)}") from None
 
 
 def _excerpt(response: requests.Response) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from flask import current_app, render_template
 
+from app.extensions import db
 from app.i18n import VIETNAM_TIME
 from app.models import Notice, Petition
 from app.senders import Message
@@ -47,7 +48,10 @@ def base_kind(kind: str) -> str:
 
 def render(notice: Notice, petition: Petition, *, secret: bool = True) -> Message:
     """The message of this notice; with secret=False, as the notices table keeps it (the code masked)."""
-    content = _content(base_kind(notice.kind), notice.channel, petition, petition.display_code if secret else MASK)
+    if base_kind(notice.kind) == "referral":
+        content = _referral(int(notice.kind.partition(":")[2]))
+    else:
+        content = _content(base_kind(notice.kind), notice.channel, petition, petition.display_code if secret else MASK)
     return Message(
         recipient=notice.recipient,
         subject=content.subject,
@@ -79,6 +83,18 @@ def _content(kind: str, channel: str, petition: Petition, code: str) -> Content:
     text = render_template(f"notices/{kind}.txt", **values)
     html = render_template(f"notices/{kind}.html", subject=subject, **values)
     return Content(subject, text, html, {})
+
+
+def _referral(referral_id: int) -> Content:
+    """What an agency is sent: the petition as the public would read it, its place, and the reply link."""
+    from app.models import Referral
+    from app.services.referrals import what_is_sent
+
+    referral = db.session.get(Referral, referral_id)
+    values = {**what_is_sent(referral), "agency": referral.agency}
+    subject = f"Mặt trận Tổ quốc Việt Nam chuyển kiến nghị {values['reference']}"
+    text = render_template("notices/referral.txt", **values)
+    return Content(subject, text, render_template("notices/referral.html", subject=subject, **values), {})
 
 
 def _plain(text: str) -> str:

@@ -18,7 +18,7 @@ QUEUE = "default"
 # A job handed over this long ago and not done is handed over again.
 RETRY_AFTER = "15 minutes"
 # Jobs RQ itself runs again when they fail, the setting that lists the seconds between attempts.
-RETRIED = {"deliver_notice": "NOTICE_RETRY_S"}
+RETRIED = {"deliver_notice": "NOTICE_RETRY_S", "send_referral": "NOTICE_RETRY_S", "deliver_webhook": "NOTICE_RETRY_S"}
 
 
 def add(job: str, *args) -> OutboxJob:

@@ -22,7 +22,7 @@ from app.models.petition import format_code
 from app.queries.areas import area_by_code
 from app.queries.duplicates import similar_nearby_ids, similar_open_petitions
 from app.queries.geotag import AreaRef, Placed, insert_placed_petition
-from app.services import deadlines, outbox, publication, workflow
+from app.services import deadlines, outbox, publication, webhooks, workflow
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.photos import CheckedPhoto
 from app.storage import current_storage
@@ -254,12 +254,14 @@ def submit(sub: Submission) -> Submitted:
             store.delete(key)
         raise NoPlace("outside")
 
-    jobs = [outbox.add("notify_citizen", inserted.id, "received")] if sub.email else []
+    jobs = [outbox.add("notify_citizen", inserted.id, "received").id] if sub.email else []
+    if sub.partner_id:  # a new petition is in no one's scope but its partner's (none is published yet)
+        jobs += webhooks.emit(db.session.get(Petition, inserted.id), "petition.created")
     for position, key in enumerate(incoming):
         photo = PetitionPhoto(petition_id=inserted.id, position=position, incoming_key=key, status="pending")
         db.session.add(photo)
         db.session.flush()
-        jobs.append(outbox.add("process_photo", photo.id))
+        jobs.append(outbox.add("process_photo", photo.id).id)
     db.session.commit()
     metrics.petition_stored(sub.channel, inserted.placed.method, source)
     log.info(  # ids and kinds only: never the text, the contact or the tracking code
@@ -268,10 +270,10 @@ def submit(sub: Submission) -> Submitted:
             "petition_id": inserted.id,
             "channel": sub.channel,
             "geotag": inserted.placed.method,
-            "outbox_ids": [job.id for job in jobs],
+            "outbox_ids": jobs,
         },
     )
-    outbox.hand_over([job.id for job in jobs])
+    outbox.hand_over(jobs)
     return Submitted(inserted.tracking_code, inserted.placed, True, inserted.public_id)
 
 

@@ -74,6 +74,7 @@ EVENT_NAMES = {
     "merged_in": _l("Nhận kiến nghị trùng gộp vào"),
     "escalated": _l("Nhắc quá hạn, báo cáo tỉnh"),
     "referral_no_reply": _l("Cơ quan không trả lời đúng hạn"),
+    "agency_replied": _l("Cơ quan nhà nước đã trả lời"),
     "rated": _l("Công dân đánh giá"),
     "voices_flagged": _l("Phát hiện ý kiến ủng hộ dồn dập"),
     "voices_invalidated": _l("Hủy ý kiến ủng hộ bất thường"),
@@ -124,11 +125,22 @@ def act(
         if petition.due_at is not None:  # the deadline this step set, for the citizen's timeline
             data["due_at"] = petition.due_at.isoformat()
     record(petition, actor, action, note=note, from_status=from_status, to_status=transition.target, data=data)
+    _tell_partners(petition, action, from_status)
     try:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
         raise WorkflowError(str(CHANGED_MEANWHILE)) from None
+
+
+def _tell_partners(petition: Petition, action: str, from_status: str) -> None:
+    """Queue the partners' webhooks this action fires: a change of status, an answer."""
+    from app.services import webhooks
+
+    if petition.status != from_status:
+        webhooks.emit(petition, "petition.status_changed")
+    if action == "resolve":
+        webhooks.emit(petition, "petition.answered")
 
 
 def _lock(petition: Petition) -> None:
@@ -264,15 +276,29 @@ def _replace(petition, actor, note, village_code: str = ""):
     return data
 
 
-def _refer(petition, actor, note, agency: str = "", due_on: date | None = None):
-    agency = _need((agency or "").strip(), "Cần tên cơ quan nhận.")
+def _refer(petition, actor, note, agency: str = "", due_on: date | None = None, agency_id: int | None = None):
+    from app.services import referrals
+
+    listed = None
+    if agency_id:  # a listed agency serving the petition's place, sent the referral through its channel
+        listed = next((a for a in referrals.agencies_for(petition) if a.id == agency_id), None)
+        if listed is None:
+            raise WorkflowError("Cơ quan đã chọn không phục vụ địa bàn của kiến nghị này.")
+        agency = listed.name
+    agency = _need((agency or "").strip(), "Cần chọn cơ quan nhận, hoặc ghi tên cơ quan.")
     if due_on is None or due_on <= datetime.now(UTC).date():
         raise WorkflowError("Hạn trả lời của cơ quan phải là một ngày sau hôm nay.")
     referral = Referral(
-        petition_id=petition.id, agency=agency[:200], due_on=due_on, created_by_id=actor.id if actor else None
+        petition_id=petition.id,
+        agency=agency[:200],
+        agency_id=listed.id if listed else None,
+        due_on=due_on,
+        created_by_id=actor.id if actor else None,
     )
+    referral.agency_row = listed
     db.session.add(referral)
     db.session.flush()
+    referrals.queue_sending(referral)
     return {"referral_id": referral.id, "agency": referral.agency, "due_on": due_on.isoformat()}
 
 
