@@ -67,6 +67,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.geodata.cli import geodata_cli
     from app.health import bp as health_bp
     from app.home import bp as home_bp
+    from app.inbound import bp as inbound_bp
+    from app.inbound.cli import inbound_cli
     from app.jobs.cli import jobs_cli
     from app.maps import bp as maps_bp
     from app.officer import bp as officer_bp
@@ -86,8 +88,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(officer_bp)
     app.register_blueprint(maps_bp)
     app.register_blueprint(agency_bp)
+    app.register_blueprint(inbound_bp)
     app.cli.add_command(agencies_cli)
     app.cli.add_command(geodata_cli)
+    app.cli.add_command(inbound_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(officers_cli)
     app.register_blueprint(open311_bp)

@@ -140,6 +140,12 @@ class Config:
         self.REPLY_LINK_DAYS = _int("REPLY_LINK_DAYS", 60)
         # Agencies' reply pages and signed updates, per client address.
         self.AGENCY_LIMIT = env.get("AGENCY_LIMIT", "60 per minute;600 per hour")
+        # Petitions by SMS and e-mail (app/services/inbound.py): the SMS gateway's signing secret, the intake
+        # address the SMTP receiver takes mail for, and the area a message that names none is filed in.
+        self.INBOUND_SMS_SECRET = env.get("INBOUND_SMS_SECRET", "")
+        self.INBOUND_EMAIL_ADDRESS = env.get("INBOUND_EMAIL_ADDRESS", "")
+        self.INBOUND_DEFAULT_AREA = env.get("INBOUND_DEFAULT_AREA", "")
+        self.INBOUND_SMS_LIMIT = env.get("INBOUND_SMS_LIMIT", "600 per minute")
         # The portal's address as citizens reach it: the links in notices sent from jobs.
         self.PORTAL_URL = env.get("PORTAL_URL", "http://127.0.0.1:5000").rstrip("/")
         # Exports larger than this are built by an RQ job with progress and a download link.

@@ -124,6 +124,10 @@ def _rated_petition() -> str:
     return "rated:" + "".join(ch for ch in (request.view_args or {}).get("code", "").upper() if ch.isalnum())
 
 
+def _inbound_limit() -> str:
+    return current_app.config["INBOUND_SMS_LIMIT"]
+
+
 def _agency_limit() -> str:
     return current_app.config["AGENCY_LIMIT"]
 
@@ -152,6 +156,7 @@ LIMITS = {
     # Agencies' reply links (unguessable, signed) and their systems' signed updates.
     "agency.reply": [(_agency_limit, None, None)],
     "agency.updates": [(_agency_limit, None, None)],
+    "inbound.sms": [(_inbound_limit, None, None)],  # one gateway: generous
     **{
         f"open311.{read}": [(_open311_read_limit, None, None)]
         for read in ("discovery", "services", "service_definition", "request_list", "request_detail", "token")

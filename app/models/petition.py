@@ -39,6 +39,8 @@ CHANNEL_NAMES = {
     "paper": _l("Đơn giấy"),
     "voter_meeting": _l("Hội nghị tiếp xúc cử tri"),
     "in_person": _l("Tiếp công dân trực tiếp"),
+    "email": _l("Thư điện tử"),
+    "sms": _l("Tin nhắn SMS"),
 }
 GEOTAG_METHOD_NAMES = {
     "inside": _l("Trong ranh giới thôn"),

@@ -55,7 +55,10 @@ def notify_citizen(petition: Petition, kind: str) -> list[int]:
         return []
     channels = senders.configured()
     jobs = []
-    for channel in CITIZEN_CHANNELS[notice_texts.base_kind(kind)]:
+    wanted = CITIZEN_CHANNELS[notice_texts.base_kind(kind)]
+    if petition.channel == "sms" and "sms" not in wanted:
+        wanted = (*wanted, "sms")  # who wrote by SMS has no page open: the receipt and its code come by SMS
+    for channel in wanted:
         recipient = _recipient(petition, channel)
         sender = channels.get(channel)
         if (

@@ -254,7 +254,8 @@ def submit(sub: Submission) -> Submitted:
             store.delete(key)
         raise NoPlace("outside")
 
-    jobs = [outbox.add("notify_citizen", inserted.id, "received").id] if sub.email else []
+    told = sub.email or (sub.channel == "sms" and sub.phone)  # a receipt for who can be reached
+    jobs = [outbox.add("notify_citizen", inserted.id, "received").id] if told else []
     if sub.partner_id:  # a new petition is in no one's scope but its partner's (none is published yet)
         jobs += webhooks.emit(db.session.get(Petition, inserted.id), "petition.created")
     for position, key in enumerate(incoming):

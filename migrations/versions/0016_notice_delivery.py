@@ -36,6 +36,12 @@ def upgrade():
         postgresql_where=sa.text(KEPT.format(" OR contact_email IS NOT NULL")),
     )
     op.alter_column("notices", "sent_at", new_column_name="created_at")  # when it was written, not sent
+    # A citizen who is not anonymous left a way to reach him: a phone, or (mail to the intake address) an e-mail.
+    op.execute("ALTER TABLE petitions DROP CONSTRAINT petitions_contact")
+    op.execute(
+        "ALTER TABLE petitions ADD CONSTRAINT petitions_contact CHECK "
+        "(is_anonymous OR contact_phone IS NOT NULL OR contact_email IS NOT NULL OR contact_erased_at IS NOT NULL)"
+    )
     op.add_column("notices", sa.Column("status", sa.String(16), nullable=False, server_default="recorded"))
     op.alter_column("notices", "status", server_default="pending")
     op.add_column("notices", sa.Column("subject", sa.String(200)))
@@ -61,6 +67,11 @@ def downgrade():
     for column in ("provider_id", "delivered_at", "last_attempt_at", "last_error", "attempts", "subject", "status"):
         op.drop_column("notices", column)
     op.alter_column("notices", "created_at", new_column_name="sent_at")
+    op.execute("ALTER TABLE petitions DROP CONSTRAINT petitions_contact")
+    op.execute(
+        "ALTER TABLE petitions ADD CONSTRAINT petitions_contact CHECK "
+        "(is_anonymous OR contact_phone IS NOT NULL OR contact_erased_at IS NOT NULL)"
+    )
     op.drop_index("petitions_contact_retention", "petitions")
     op.create_index(
         "petitions_contact_retention", "petitions", ["status_changed_at"], postgresql_where=sa.text(KEPT.format(""))
