@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 from sqlalchemy import text
@@ -39,10 +40,10 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, st
 def verify(secret: str, body: bytes, headers) -> None:
     """Check a callback's signature, its age, and that it was not seen before (then remember it)."""
     stamp, signature = headers.get("X-Portal-Timestamp", ""), headers.get("X-Portal-Signature", "")
-    if not secret or not stamp.isdigit() or not signature.startswith("sha256="):
+    if not secret or not re.fullmatch(r"[0-9]{1,12}", stamp) or not re.fullmatch(r"sha256=[0-9a-f]{64}", signature):
         raise BadSignature("missing or malformed X-Portal-Timestamp / X-Portal-Signature")
     expected = sign(secret, body, int(stamp))["X-Portal-Signature"]
-    if not hmac.compare_digest(expected, signature):
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise BadSignature("the signature does not match the body")
     if abs(time.time() - int(stamp)) > TOLERANCE_S:
         raise BadSignature(f"the timestamp is more than {TOLERANCE_S} s away from the portal's clock")

@@ -158,7 +158,7 @@ def _handler(gateway: Gateway):
         def do_GET(self):
             self.server_gateway_record(b"")
             path, _, query = self.path.partition("?")
-            if path == "/open311/requests/HUE-2026-0042.json" and parse_qs(query).get("api_key") == [OPEN311_KEY]:
+            if path == "/open311/requests/HUE-2026-0042.json" and "api_key" not in parse_qs(query):  # never in a URL
                 return self._json(200, [{"service_request_id": "HUE-2026-0042", **gateway.agency_request}])
             return self._json(404, [{"code": 404, "description": "not found"}])
 

@@ -44,7 +44,7 @@ def setting(app, client, smtp_server, gateway, monkeypatch):
     who = officer("commune", commune)
     petition = petition_in(commune, body=SECRET_TEXT, email="dung@example.vn")
     act(petition, "accept", who)
-    act(petition, "redact", who, note="Bỏ địa chỉ và số điện thoại", public_body=PUBLIC_TEXT)
+    act(petition, "redact", who, note="Bỏ địa chỉ và số điện thoại", public_title="Đường ngập", public_body=PUBLIC_TEXT)
     return {"commune": commune, "officer": who, "petition": petition, "mail": smtp_server, "gateway": gateway}
 
 
@@ -150,8 +150,8 @@ def test_a_reply_link_that_is_tampered_revoked_or_expired_gets_a_clear_page(clie
         path = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     elif damage == "revoked":
         referral.link_nonce = "moi"
-    else:
-        monkeypatch.setitem(app.config, "REPLY_LINK_DAYS", -1)
+    else:  # REPLY_LINK_DAYS (60) after its due date
+        referral.due_on = date.today() - timedelta(days=61)
     response = client.get(path)
     html = response.get_data(as_text=True)
     assert response.status_code == (410 if damage == "expired" else 404)
@@ -266,3 +266,116 @@ def test_an_officer_can_refer_only_to_an_agency_serving_the_petition_s_place(cli
             due_on=date.today() + timedelta(days=9),
         )
     db.session.rollback()
+
+
+def test_a_petition_not_yet_redacted_cannot_go_to_a_listed_agency(client, app_ctx, app, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_URL", "smtp://127.0.0.1:9")
+    commune = slice_communes(1)[0]
+    who = officer("commune", commune)
+    petition = petition_in(commune, body=SECRET_TEXT)
+    act(petition, "accept", who)
+    to = agency("email", "so.xay.dung@hue.gov.vn")
+    with pytest.raises(WorkflowError, match="Biên tập nội dung công khai"):
+        act(petition, "refer", who, agency_id=to.id, due_on=date.today() + timedelta(days=9))
+    db.session.rollback()
+    assert db.session.scalars(select(Referral)).all() == []
+
+
+def test_e_mail_agencies_are_offered_only_while_e_mail_is_on(client, setting, app, monkeypatch):
+    by_mail, by_hook = agency("email", "so@hue.gov.vn"), agency("webhook", setting["gateway"].hook_url, secret="s")
+    assert {a.id for a in referrals.agencies_for(setting["petition"])} == {by_mail.id, by_hook.id}
+    monkeypatch.setitem(app.config, "SMTP_URL", "")
+    assert [a.id for a in referrals.agencies_for(setting["petition"])] == [by_hook.id]
+
+
+def test_an_open311_post_that_timed_out_is_not_sent_again(client, setting):
+    gateway = setting["gateway"]
+    gateway.mode = "slow"
+    referral = refer(setting, agency("open311", gateway.open311_url, secret=OPEN311_KEY))
+    run_jobs()
+    db.session.refresh(referral)
+    assert referral.send_status == "failed" and "may have received it" in referral.send_error
+    assert [r["path"] for r in gateway.requests].count("/open311/requests.json") == 1
+
+
+def test_a_poll_answer_the_database_cannot_keep_does_not_hold_up_the_others(client, setting):
+    gateway = setting["gateway"]
+    to = agency("open311", gateway.open311_url, secret=OPEN311_KEY)
+    referral = refer(setting, to)
+    run_jobs()
+    gateway.agency_request = {"status": "closed", "status_notes": "Đã sửa\x00 xong."}
+    assert referrals.poll_open311() == 1
+    db.session.refresh(referral)
+    assert referral.reply == "Đã sửa xong."
+
+
+def test_the_reply_file_is_only_for_officers_of_the_petition_s_area(client, setting):
+    refer(setting, agency("email", "so.xay.dung@hue.gov.vn"))
+    run_jobs()
+    path = reply_path(setting["mail"].messages[-1].get_body(("plain",)).get_content())
+    client.post(
+        path,
+        data={"csrf_token": csrf_token(client, path), "answer": "Đã xử lý xong đoạn đường.",
+              "file": (io.BytesIO(b"%PDF-1.4 ban ke hoach"), "kh.pdf")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    referral = db.session.scalars(select(Referral)).one()
+    link = f"/officer/petitions/{setting['petition'].id}/referrals/{referral.id}/file"
+    log_in(client, officer("commune", slice_communes(2)[1]))  # the next commune's officer
+    assert client.get(link).status_code == 404
+    client.delete_cookie("session")
+    log_in(client, setting["officer"])
+    assert client.get(link).status_code == 200
+    other = petition_in(setting["commune"])
+    assert client.get(f"/officer/petitions/{other.id}/referrals/{referral.id}/file").status_code == 404
+
+
+def test_the_first_answer_stands(client, setting):
+    referral = refer(setting, agency("webhook", setting["gateway"].hook_url, secret="bi-mat-cua-so"))
+    assert referrals.record_reply(referral, "Trả lời thứ nhất của cơ quan.", "Sở")
+    assert not referrals.record_reply(referral, "Trả lời thứ hai, gửi cùng lúc.", "Sở")
+    assert referral.reply == "Trả lời thứ nhất của cơ quan."
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "agency_replied")).all()
+    assert len(events) == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Portal-Agency": "²"},
+        {"X-Portal-Agency": "1", "X-Portal-Timestamp": "9" * 5000, "X-Portal-Signature": "sha256=" + "0" * 64},
+        {"X-Portal-Agency": "1", "X-Portal-Timestamp": "1", "X-Portal-Signature": "sha256=é"},
+        {"X-Portal-Agency": "99999999999999999999"},
+        {},
+    ],
+)
+def test_malformed_updates_get_a_json_refusal_never_a_server_error(client, setting, headers):
+    response = client.post("/agency/updates", data=b'{"referral_id": 1e400}', headers=headers)
+    assert response.status_code == 401 and response.json["error"]["code"] == "bad_signature"
+
+
+def test_an_update_whose_numbers_overflow_is_a_400(client, setting):
+    to = agency("webhook", setting["gateway"].hook_url, secret="bi-mat-cua-so")
+    response = _callback(client, to.id, "bi-mat-cua-so", {"referral_id": 1e400, "answer": "x" * 20})
+    assert response.status_code == 400 and response.json["error"]["code"] == "bad_update"
+
+
+def test_an_open311_agency_cannot_sign_updates_with_its_api_key(client, setting):
+    to = agency("open311", setting["gateway"].open311_url, secret=OPEN311_KEY)
+    referral = refer(setting, to)
+    response = _callback(client, to.id, OPEN311_KEY, {"referral_id": referral.id, "answer": "Đã xử lý xong."})
+    assert response.status_code == 401
+
+
+def test_an_agency_that_has_not_answered_is_reminded_once_through_its_channel(client, setting):
+    from app.services import reminders
+
+    to = agency("email", "so.xay.dung@hue.gov.vn")
+    act(setting["petition"], "refer", setting["officer"], agency_id=to.id, due_on=date.today() + timedelta(days=1))
+    run_jobs()
+    assert reminders.run()["agencies_reminded"] == 1
+    assert reminders.run()["agencies_reminded"] == 0  # once
+    run_jobs()
+    to_agency = [m for m in setting["mail"].messages if m["To"] == "so.xay.dung@hue.gov.vn"]
+    assert len(to_agency) == 2 and to_agency[1]["Subject"].startswith("Nhắc:")
+    assert "Nhắc lại" in to_agency[1].get_body(("plain",)).get_content()

@@ -129,3 +129,20 @@ def test_the_command_subscribes_prints_the_secret_once_and_lists_deliveries(runn
     assert "petition.answered" in result.output and re.search(r"Signing secret: \S{40,}", result.output)
     assert runner.invoke(args=["partners", "deliveries", "zalo-oa"]).exit_code == 0
     assert db.session.scalars(select(WebhookDelivery)).all() == []
+
+
+def test_a_petition_the_citizen_kept_private_is_never_sent_even_to_the_partner_that_filed_it(client, hooked):
+    commune = slice_communes(1)[0]
+    response = client.post(
+        f"{V2}/requests.json",
+        data={"service_code": "roads", "description": "Cống thoát nước bị tắc\nNước tràn ra đường.",
+              "address_id": commune, "publish": "false"},
+        headers={"X-Api-Key": hooked["key"]},
+    )  # fmt: skip
+    assert response.status_code == 201
+    from app.services.petitions import by_public_id
+
+    petition = by_public_id(response.json[0]["service_request_id"])
+    act(petition, "accept", officer("commune", commune))
+    run_jobs()
+    assert received(hooked["gateway"]) == [] and webhooks.log(hooked["partner"]) == []

@@ -35,6 +35,11 @@ def keep(referral: Referral, filename: str, data: bytes) -> tuple[str, str]:
     return key, f"{stem}.{ext}"
 
 
+def discard(key: str) -> None:
+    """Delete an attachment whose answer was not kept."""
+    current_storage().delete(key)
+
+
 def send_reply_file(referral: Referral):
     """The attachment, to an officer: downloaded, never shown inline, never cached."""
     try:

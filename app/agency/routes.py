@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -57,12 +58,16 @@ def reply(token: str):
         upload = form.file.data
         if upload and getattr(upload, "filename", ""):
             try:
-                stored = files.keep(referral, upload.filename, upload.read())
+                stored = files.keep(referral, upload.filename, upload.read(files.MAX_BYTES + 1))
             except files.FileRefused as exc:
                 form.file.errors = [str(exc)]
                 return _page(render_template("agency/reply.html", sent=sent, referral=referral, form=form), 422)
-        referrals.record_reply(referral, form.answer.data.strip(), (form.responder.data or "").strip(), stored)
-        db.session.commit()
+        if referrals.record_reply(referral, form.answer.data.strip(), (form.responder.data or "").strip(), stored):
+            db.session.commit()
+        else:  # answered meanwhile (a second click): the first answer stands
+            db.session.rollback()
+            if stored:
+                files.discard(stored[0])
         return redirect(url_for(".reply", token=token), code=303)
     status = 422 if form.is_submitted() else 200
     return _page(render_template("agency/reply.html", sent=sent, referral=referral, form=form), status)
@@ -77,22 +82,23 @@ def _refused(status: int, code: str, message: str):
 def updates():
     """Take an agency system's signed answer to a referral: {"referral_id", "answer", "answered_by"}."""
     agency_id = request.headers.get("X-Portal-Agency", "")
-    agency = db.session.get(Agency, int(agency_id)) if agency_id.isdigit() and len(agency_id) < 10 else None
-    if agency is None or not agency.active or not agency.secret:
-        return _refused(403, "unknown_agency", "X-Portal-Agency names no agency with a secret.")
+    agency = db.session.get(Agency, int(agency_id)) if re.fullmatch(r"[0-9]{1,9}", agency_id) else None
     body = request.get_data(cache=False)
     try:
+        if agency is None or not agency.active or agency.channel != "webhook" or not agency.secret:
+            # The same answer as a bad signature: which agency ids exist is nobody's business.
+            raise signing.BadSignature("no webhook agency of X-Portal-Agency signed this")
         signing.verify(agency.secret, body, request.headers)
     except signing.BadSignature as exc:
         db.session.rollback()
         return _refused(401, "bad_signature", str(exc))
     try:
         update = json.loads(body)
-        referral_id, answer = int(update["referral_id"]), str(update["answer"]).strip()
-    except (ValueError, KeyError, TypeError):
+        referral_id, answer = int(update["referral_id"]), str(update["answer"]).replace("\x00", "").strip()
+    except (ValueError, KeyError, TypeError, OverflowError):
         db.session.commit()  # the signature is spent all the same
         return _refused(400, "bad_update", 'The body is JSON: {"referral_id": 1, "answer": "…", "answered_by": "…"}.')
-    referral = db.session.get(Referral, referral_id) if referral_id < 2**63 else None
+    referral = db.session.get(Referral, referral_id) if 0 < referral_id < 2**63 else None
     if referral is None or referral.agency_id != agency.id:
         db.session.commit()
         return _refused(404, "no_such_referral", "This agency has no such referral.")
@@ -102,6 +108,8 @@ def updates():
     if not ANSWER_MIN <= len(answer) <= ANSWER_MAX:
         db.session.commit()
         return _refused(400, "bad_answer", "The answer is 10 to 10,000 characters.")
-    referrals.record_reply(referral, answer, str(update.get("answered_by") or agency.name))
+    if not referrals.record_reply(referral, answer, str(update.get("answered_by") or agency.name)):
+        db.session.commit()
+        return _refused(409, "already_answered", "This referral was answered already.")
     db.session.commit()
     return jsonify({"status": "recorded", "referral_id": referral.id})

@@ -102,10 +102,10 @@ def deliver_notice(outbox_id: int, notice_id: int) -> None:
             raise notices.TryAgain(f"notice {notice_id} waits for its channel")
 
 
-def send_referral(outbox_id: int, referral_id: int) -> None:
-    """Send a referral through its agency's channel; when the channel is away, fail for RQ to try again."""
+def send_referral(outbox_id: int, referral_id: int, event: str = "referral") -> None:
+    """Send a referral (or its reminder) through its agency's channel; when away, fail for RQ to try again."""
     with _app_context():
-        settled, deliveries = referrals.send(referral_id)
+        settled, deliveries = referrals.send(referral_id, event)
         if settled:
             outbox.mark_done(outbox_id)
         db.session.commit()

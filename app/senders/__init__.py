@@ -21,7 +21,15 @@ class Refused(Exception):
 
 
 class Unavailable(Exception):
-    """The channel could not take the message now; another attempt may."""
+    """The channel could not take the message now; another attempt may.
+
+    maybe_received: the other side may have acted on it all the same (it timed out, or failed after
+    reading the request): for a request that has no idempotency key, sending it again could do it twice.
+    """
+
+    def __init__(self, message: str, maybe_received: bool = False):
+        super().__init__(message)
+        self.maybe_received = maybe_received
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,16 @@ def call(method: str, url: str, gateway: str, timeout: float, **kwargs):
     """One request; its JSON answer to a 2xx (any JSON value), sorted failures otherwise."""
     try:
         response = requests.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
-    except requests.Timeout:
-        raise Unavailable(f"{gateway} did not answer within {timeout:g} s") from None
-    except requests.RequestException as exc:
+    except requests.ConnectionError as exc:  # no connection (ConnectTimeout among them): nothing was sent
         raise Unavailable(f"{gateway} could not be reached: {exc.__class__.__name__}") from None
-    if response.status_code in (408, 429) or response.status_code >= 500:
+    except requests.Timeout:  # sent, and no answer in time
+        raise Unavailable(f"{gateway} did not answer within {timeout:g} s", maybe_received=True) from None
+    except requests.RequestException as exc:
+        raise Unavailable(f"{gateway} could not be reached: {exc.__class__.__name__}", maybe_received=True) from None
+    if response.status_code in (408, 429):
         raise Unavailable(f"{gateway} answered HTTP {response.status_code}")
+    if response.status_code >= 500:
+        raise Unavailable(f"{gateway} answered HTTP {response.status_code}", maybe_received=True)
     if not 200 <= response.status_code < 300:
         raise Refused(f"{gateway} refused the message: HTTP {response.status_code} {_excerpt(response)}")
     try:

@@ -48,8 +48,8 @@ def base_kind(kind: str) -> str:
 
 def render(notice: Notice, petition: Petition, *, secret: bool = True) -> Message:
     """The message of this notice; with secret=False, as the notices table keeps it (the code masked)."""
-    if base_kind(notice.kind) == "referral":
-        content = _referral(int(notice.kind.partition(":")[2]))
+    if base_kind(notice.kind) in ("referral", "referral_reminder"):
+        content = _referral(int(notice.kind.partition(":")[2]), reminder=base_kind(notice.kind) == "referral_reminder")
     else:
         content = _content(base_kind(notice.kind), notice.channel, petition, petition.display_code if secret else MASK)
     return Message(
@@ -85,14 +85,16 @@ def _content(kind: str, channel: str, petition: Petition, code: str) -> Content:
     return Content(subject, text, html, {})
 
 
-def _referral(referral_id: int) -> Content:
+def _referral(referral_id: int, reminder: bool = False) -> Content:
     """What an agency is sent: the petition as the public would read it, its place, and the reply link."""
     from app.models import Referral
     from app.services.referrals import what_is_sent
 
     referral = db.session.get(Referral, referral_id)
-    values = {**what_is_sent(referral), "agency": referral.agency}
+    values = {**what_is_sent(referral), "agency": referral.agency, "reminder": reminder}
     subject = f"Mặt trận Tổ quốc Việt Nam chuyển kiến nghị {values['reference']}"
+    if reminder:
+        subject = f"Nhắc: kiến nghị {values['reference']} cần trả lời trước ngày {values['due_on']}"
     text = render_template("notices/referral.txt", **values)
     return Content(subject, text, render_template("notices/referral.html", subject=subject, **values), {})
 

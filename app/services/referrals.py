@@ -14,17 +14,20 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import or_, select
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import senders, signing
 from app.extensions import db
 from app.models import Agency, Notice, Petition, Referral, User
 from app.senders._http import call
 from app.services import notices, outbox, workflow
+from app.services.workdays import VIETNAM
 
 log = logging.getLogger("portal.referrals")
 SALT = "referral-reply"
@@ -46,6 +49,8 @@ def agencies_for(petition: Petition) -> list[Agency]:
         .where(Agency.active, or_(Agency.area_id.is_(None), Agency.area_id.in_(areas)))
         .order_by(Agency.name)
     )
+    if not current_app.config["SMTP_URL"]:
+        query = query.where(Agency.channel != "email")  # e-mail is off: it could not reach them
     return list(db.session.scalars(query))
 
 
@@ -69,17 +74,24 @@ def reply_url(referral: Referral) -> str:
 
 
 def from_link(token: str) -> Referral:
-    """The referral a reply link opens; LinkExpired or LinkInvalid."""
-    max_age = current_app.config["REPLY_LINK_DAYS"] * 86400
+    """The referral a reply link opens; LinkExpired or LinkInvalid.
+
+    A link is valid until REPLY_LINK_DAYS after the referral's due date, and
+    while its agency is active and its nonce unchanged.
+    """
     try:
-        data = _serializer().loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise LinkExpired from None
+        data, issued = _serializer().loads(token, return_timestamp=True)
     except BadSignature:
         raise LinkInvalid from None
-    referral = db.session.get(Referral, data.get("r")) if isinstance(data, dict) else None
+    referral_id = data.get("r") if isinstance(data, dict) else None
+    referral = db.session.get(Referral, referral_id) if isinstance(referral_id, int) and referral_id < 2**63 else None
     if referral is None or not referral.link_nonce or data.get("n") != referral.link_nonce:
         raise LinkInvalid
+    if referral.agency_row is None or not referral.agency_row.active:
+        raise LinkInvalid
+    valid_until = referral.due_on + timedelta(days=current_app.config["REPLY_LINK_DAYS"])
+    if datetime.now(UTC).date() > valid_until or issued.date() > valid_until:
+        raise LinkExpired
     return referral
 
 
@@ -108,25 +120,33 @@ def _point(petition: Petition) -> list[float] | None:
     return [round(shape.x, 6), round(shape.y, 6)]
 
 
-def send(referral_id: int) -> tuple[bool, list[int]]:
-    """Send a referral through its agency's channel: (settled, outbox ids of notices to hand over)."""
+def _email(referral: Referral, kind: str, body: str) -> int:
+    """A notice to the agency's address (its delivery is a notice's: failures show to administrators)."""
+    notice = Notice(
+        petition_id=referral.petition_id,
+        channel="email",
+        recipient=referral.agency_row.address,
+        kind=f"{kind}:{referral.id}",
+        body=body,
+        subject="Mặt trận Tổ quốc Việt Nam chuyển kiến nghị của công dân",
+    )
+    db.session.add(notice)
+    db.session.flush()
+    return outbox.add("deliver_notice", notice.id).id
+
+
+def send(referral_id: int, event: str = "referral") -> tuple[bool, list[int]]:
+    """Send a referral (or its reminder) through its agency's channel: (settled, outbox ids to hand over)."""
     referral = db.session.get(Referral, referral_id, with_for_update=True)
+    if event == "referral.reminder":
+        return True, ([] if referral is None or referral.reply is not None else _remind(referral))
     if referral is None or referral.send_status not in ("pending", "retrying"):
         return True, []
     agency = referral.agency_row
     if agency.channel == "email":
-        notice = Notice(
-            petition_id=referral.petition_id,
-            channel="email",
-            recipient=agency.address,
-            kind=f"referral:{referral.id}",
-            body=f"Chuyển kiến nghị đến {agency.name}; hạn trả lời {referral.due_on:%d/%m/%Y}.",
-            subject="Mặt trận Tổ quốc Việt Nam chuyển kiến nghị của công dân",
-        )
-        db.session.add(notice)
-        db.session.flush()
-        referral.send_status = "sent"  # its delivery is the notice's (the administrators' page shows a failure)
-        return True, [outbox.add("deliver_notice", notice.id).id]
+        referral.send_status = "sent"
+        body = f"Chuyển kiến nghị đến {agency.name}; hạn trả lời {referral.due_on:%d/%m/%Y}."
+        return True, [_email(referral, "referral", body)]
     timeout = current_app.config["NOTICE_TIMEOUT_S"]
     referral.send_attempts = (referral.send_attempts or 0) + 1
     try:
@@ -139,6 +159,11 @@ def send(referral_id: int) -> tuple[bool, list[int]]:
         return True, []
     except senders.Unavailable as exc:  # RQ tries again (NOTICE_RETRY_S), then it is given up
         referral.send_error = str(exc)[:1000]
+        if agency.channel == "open311" and exc.maybe_received:
+            # Open311 has no idempotency key: a second POST could file the request twice at the agency.
+            referral.send_status = "failed"
+            referral.send_error += " — the agency may have received it: check with it before referring again"
+            return True, []
         given_up = referral.send_attempts > len(outbox.retry_intervals("send_referral"))
         referral.send_status = "gave_up" if given_up else "retrying"
         return given_up, []
@@ -163,14 +188,57 @@ def _post_open311(agency: Agency, referral: Referral, timeout: float) -> str:
     return str(request_id)[:100]
 
 
-def _post_webhook(agency: Agency, referral: Referral, timeout: float) -> None:
-    body = json.dumps({"event": "referral", "referral_id": referral.id, **what_is_sent(referral)}).encode()
+def _remind(referral: Referral) -> list[int]:
+    """Remind the agency of the due date, by its channel: an e-mail, or a signed webhook (best effort)."""
+    agency = referral.agency_row
+    if agency.channel == "email":
+        return [_email(referral, "referral_reminder", f"Nhắc {agency.name}: hạn trả lời {referral.due_on:%d/%m/%Y}.")]
+    try:
+        _post_webhook(agency, referral, current_app.config["NOTICE_TIMEOUT_S"], event="referral.reminder")
+    except (senders.Refused, senders.Unavailable) as exc:
+        log.warning("referral reminder not sent", extra={"referral_id": referral.id, "error": str(exc)[:200]})
+    return []
+
+
+def remind_due(days_before: int = 2) -> int:
+    """Queue one reminder for each listed agency's referral due within days_before and not answered."""
+    today = datetime.now(UTC).astimezone(VIETNAM).date()
+    due = db.session.scalars(
+        select(Referral)
+        .join(Agency, Agency.id == Referral.agency_id)
+        .where(
+            Agency.channel.in_(("email", "webhook")),
+            Referral.reply.is_(None),
+            Referral.no_reply_at.is_(None),
+            Referral.last_reminded_at.is_(None),
+            Referral.send_status == "sent",
+            Referral.due_on <= today + timedelta(days=days_before),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for referral in due:
+        referral.last_reminded_at = datetime.now(UTC)
+        outbox.add("send_referral", referral.id, "referral.reminder")
+    return len(due)
+
+
+def _post_webhook(agency: Agency, referral: Referral, timeout: float, event: str = "referral") -> None:
+    body = json.dumps({"event": event, "referral_id": referral.id, **what_is_sent(referral)}).encode()
     headers = {"Content-Type": "application/json", **signing.sign(agency.secret, body)}
     call("POST", agency.address, "the agency's webhook", timeout, data=body, headers=headers)
 
 
-def record_reply(referral: Referral, answer: str, by: str, file: tuple[str, str] | None = None) -> None:
-    """Keep the agency's answer on the referral and in the petition's history; tell the inbox's officers."""
+def record_reply(referral: Referral, answer: str, by: str, file: tuple[str, str] | None = None) -> bool:
+    """Keep the agency's answer on the referral and in the petition's history; tell the inbox's officers.
+
+    The referral's row is locked: of two answers at once (a double click, the link and the agency's
+    system), the first is kept and False is returned for the other.
+    """
+    db.session.execute(select(Referral.id).where(Referral.id == referral.id).with_for_update())
+    db.session.refresh(referral)
+    if referral.reply is not None:
+        return False
+    answer, by = answer.replace("\x00", ""), by.replace("\x00", "")
     petition = db.session.get(Petition, referral.petition_id)
     referral.reply, referral.replied_at, referral.replied_by = answer, datetime.now(UTC), by[:200] or None
     if file is not None:
@@ -187,32 +255,45 @@ def record_reply(referral: Referral, answer: str, by: str, file: tuple[str, str]
     officers = db.session.scalars(select(User).where(User.area_id == petition.assigned_area_id, User.active)).all()
     told = f"{agency} đã trả lời kiến nghị {petition.reference}."
     notices.notify_officers(petition, list(officers), f"agency_replied:{referral.id}", told)
+    return True
 
 
 def poll_open311(limit: int = 50) -> int:
-    """Ask Open311 agencies about the referrals they have not answered; return how many answers came."""
+    """Ask Open311 agencies about the referrals they have not answered; return how many answers came.
+
+    No row is locked while an agency's server is asked; each answer is recorded and committed on
+    its own, so one that cannot be stored does not hold up the others.
+    """
     timeout = current_app.config["NOTICE_TIMEOUT_S"]
-    waiting = db.session.scalars(
-        select(Referral)
+    waiting = db.session.execute(
+        select(Referral.id, Agency.address, Referral.external_id)
+        .join(Agency, Agency.id == Referral.agency_id)
         .where(Referral.external_id.is_not(None), Referral.reply.is_(None))
         .order_by(Referral.polled_at.asc().nulls_first())
         .limit(limit)
-        .with_for_update(skip_locked=True)
     ).all()
+    db.session.execute(
+        update(Referral).where(Referral.id.in_([row.id for row in waiting])).values(polled_at=func.now())
+    )
+    db.session.commit()
     answered = 0
-    for referral in waiting:
-        agency = referral.agency_row
-        referral.polled_at = datetime.now(UTC)
-        url = f"{agency.address.rstrip('/')}/requests/{referral.external_id}.json"
+    for referral_id, address, external_id in waiting:
+        url = f"{address.rstrip('/')}/requests/{quote(external_id, safe='')}.json"
         try:
-            answer = call("GET", url, "the agency's Open311", timeout, params={"api_key": agency.secret})
+            answer = call("GET", url, "the agency's Open311", timeout)
         except (senders.Refused, senders.Unavailable) as exc:
-            log.warning("open311 poll failed", extra={"referral_id": referral.id, "error": str(exc)[:200]})
+            log.warning("open311 poll failed", extra={"referral_id": referral_id, "error": str(exc)[:200]})
             continue
         request = answer[0] if isinstance(answer, list) and answer and isinstance(answer[0], dict) else {}
-        notes = str(request.get("status_notes") or "").strip()
-        if request.get("status") == "closed" and notes:
-            record_reply(referral, notes[:10000], str(request.get("agency_responsible") or agency.name))
-            answered += 1
-    db.session.commit()
+        notes = str(request.get("status_notes") or "").replace("\x00", "").strip()
+        if request.get("status") != "closed" or not notes:
+            continue
+        referral = db.session.get(Referral, referral_id)
+        by = str(request.get("agency_responsible") or referral.agency)
+        try:
+            answered += record_reply(referral, notes[:10000], by)
+            db.session.commit()
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.exception("open311 answer not stored", extra={"referral_id": referral_id})
     return answered

@@ -1,5 +1,6 @@
 """Overdue petitions: remind the inbox's officers and escalate to the province,
-once per deadline; referrals whose due date passed without a reply get "no reply"."""
+once per deadline; referrals whose due date passed without a reply get "no reply";
+agencies are reminded through their channel two days before a referral is due."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import and_, select, text
 from app.extensions import db
 from app.models import Petition, Referral, User
 from app.models.petition import OPEN_STATUSES
-from app.services import notices, workflow
+from app.services import notices, referrals, workflow
 
 # One escalation per petition, status and deadline: the key its audit row carries.
 _KEY = "'overdue:' || p.status || ':' || floor(extract(epoch FROM p.due_at))::bigint"
@@ -59,7 +60,8 @@ def run(now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
             "referral_no_reply",
             data={"agency": referral.agency, "due_on": referral.due_on.isoformat()},
         )
-    return {"escalated": escalated, "no_reply": len(silent)}
+    reminded = referrals.remind_due()  # agencies reminded through their own channel before the due date
+    return {"escalated": escalated, "no_reply": len(silent), "agencies_reminded": reminded}
 
 
 def _by_id(ids) -> dict[int, Petition]:

@@ -1,9 +1,10 @@
 """Partners' webhooks: an event on a petition in a partner's scope is POSTed to it, signed.
 
-A partner sees an event about a petition it sent, or about a published
-petition in its area (the whole country when it has none) — the scope of its
-Open311 reads, minus what only a key that sees unpublished petitions may
-read. Each delivery is a row (the delivery log) and a job; the body is
+A partner is told about a petition it sent whose citizen allowed
+publication, about a published petition in its area (the whole country when
+it has none), and, when its key sees unpublished petitions, about the
+publishable ones of its area — never about one the citizen asked to keep
+private. Each delivery is a row (the delivery log) and a job; the body is
 signed (app/signing.py), retried by RQ NOTICE_RETRY_S apart while the
 partner's server is away, then given up. The body carries identifiers and
 statuses, and the answer once published; the rest is one Open311 GET away.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from datetime import UTC, datetime
 
 import requests
@@ -24,11 +24,9 @@ from app import signing
 from app.extensions import db
 from app.models import Area, Partner, Petition, WebhookDelivery, WebhookSubscription
 from app.models.webhook import EVENTS
-from app.services import outbox, publication
+from app.services import open311, outbox, publication
 from app.services.open311 import open311_status
 from app.services.workdays import VIETNAM
-
-_cache = {"at": float("-inf"), "any": True}  # is there any active subscription? (checked each minute)
 
 
 class WebhookError(ValueError):
@@ -46,34 +44,29 @@ def subscribe(partner: Partner, url: str, events: list[str]) -> tuple[WebhookSub
     subscription = WebhookSubscription(partner_id=partner.id, url=url, secret=secret, events=sorted(set(events)))
     db.session.add(subscription)
     db.session.flush()
-    _cache["at"] = float("-inf")
     return subscription, secret
 
 
-def _any_active() -> bool:
-    if time.monotonic() - _cache["at"] > 60:
-        found = db.session.scalar(select(WebhookSubscription.id).where(WebhookSubscription.active).limit(1))
-        _cache.update(at=time.monotonic(), any=found is not None)
-    return _cache["any"]
-
-
 def _sees(partner: Partner, petition: Petition) -> bool:
-    if not partner.active:
+    """What the partner may read through Open311 (app/services/open311.py readable_by), and the petitions
+    it sent itself whose citizen allowed publication; never one the citizen asked to keep private."""
+    if not partner.active or not petition.publishable:
         return False
     if petition.partner_id == partner.id:
         return True
-    if not publication.is_published(petition):
-        return False
-    if partner.area_id is None:
-        return True
+    in_area = partner.area_id is None or _in_area(partner, petition)
+    if publication.is_published(petition):
+        return in_area
+    return open311.sees_unpublished(partner) and partner.area_id is not None and in_area
+
+
+def _in_area(partner: Partner, petition: Petition) -> bool:
     area = db.session.get(Area, partner.area_id)
     return partner.area_id == (petition.province_id if area.level == "province" else petition.commune_id)
 
 
 def emit(petition: Petition, event: str) -> list[int]:
     """Write a delivery of this event for each subscription that sees the petition; their outbox ids."""
-    if not _any_active():
-        return []
     subscriptions = db.session.scalars(
         select(WebhookSubscription).where(WebhookSubscription.active, WebhookSubscription.events.any(event))
     ).all()

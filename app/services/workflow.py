@@ -284,6 +284,12 @@ def _refer(petition, actor, note, agency: str = "", due_on: date | None = None, 
         listed = next((a for a in referrals.agencies_for(petition) if a.id == agency_id), None)
         if listed is None:
             raise WorkflowError("Cơ quan đã chọn không phục vụ địa bàn của kiến nghị này.")
+        if petition.public_title is None or petition.public_body is None:
+            # The agency is sent the text as the public would read it: the officer has looked for personal data.
+            raise WorkflowError(
+                "Hãy «Biên tập nội dung công khai» (bỏ họ tên, số điện thoại, địa chỉ của công dân) "
+                "trước khi chuyển kiến nghị đến cơ quan."
+            )
         agency = listed.name
     agency = _need((agency or "").strip(), "Cần chọn cơ quan nhận, hoặc ghi tên cơ quan.")
     if due_on is None or due_on <= datetime.now(UTC).date():
