@@ -96,7 +96,11 @@ def test_each_action_is_allowed_only_from_its_statuses(setting, action, status):
         ("reject", {}, "Cần ghi lý do không thụ lý."),
         ("resolve", {"answer": "  "}, "Cần nội dung trả lời công dân."),
         ("forward", {"area_code": ""}, "Cần chọn nơi nhận."),
-        ("forward", {"area_code": "99999"}, "Nơi nhận phải là một xã, phường hoặc một tỉnh, thành phố."),
+        (
+            "forward",
+            {"area_code": "99999"},
+            "Không tìm thấy xã, phường hoặc tỉnh, thành phố nào có tên hoặc mã «99999».",
+        ),
         ("merge", {"into_code": "AAA-AAA-AAA"}, "Không tìm thấy kiến nghị đang mở có mã này trong địa bàn của bạn."),
         ("replace", {"village_code": "46000001"}, "Cần ghi chú lý do đổi thôn, tổ dân phố."),
     ],

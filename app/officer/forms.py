@@ -82,9 +82,9 @@ class ActionForm(FlaskForm):
     version = IntegerField(validators=[Optional()])  # the version the officer's page showed
     note = TextAreaField(_l("Ghi chú, lý do"), validators=[Length(max=4000)])
     answer = TextAreaField(_l("Nội dung trả lời công dân"), validators=[Length(max=10000)])
-    area_code = StringField(_l("Mã xã, phường hoặc tỉnh nhận"), validators=[Length(max=8)])
+    area_code = StringField(_l("Xã, phường hoặc tỉnh nhận (gõ tên hoặc mã)"), validators=[Length(max=200)])
     into_code = StringField(_l("Mã kiến nghị gộp vào"), validators=[Length(max=24)])
-    village_code = StringField(_l("Mã thôn, tổ dân phố"), validators=[Length(max=8)])
+    village_code = StringField(_l("Thôn, tổ dân phố (gõ tên hoặc mã)"), validators=[Length(max=200)])
     agency_id = SelectField(_l("Cơ quan nhận"), coerce=_optional_int, validate_choice=False)
     agency = StringField(_l("Hoặc tên cơ quan khác (chỉ ghi nhận, không gửi)"), validators=[Length(max=200)])
     due_on = DateField(_l("Hạn trả lời"), validators=[Optional()])

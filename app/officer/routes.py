@@ -68,7 +68,12 @@ def petition(petition_id: int):
 
 
 def _petition_page(
-    petition: Petition, *, contact_shown: bool = False, form: ActionForm | None = None, status: int = 200
+    petition: Petition,
+    *,
+    contact_shown: bool = False,
+    form: ActionForm | None = None,
+    status: int = 200,
+    choices: list | None = None,
 ):
     history = db.session.scalars(
         select(AuditEvent).where(AuditEvent.petition_id == petition.id).order_by(AuditEvent.id)
@@ -89,6 +94,7 @@ def _petition_page(
         event_names=workflow.EVENT_NAMES,
         status_names=STATUS_NAMES,
         agencies=referrals.agencies_for(petition),
+        choices=choices or [],
         referred=db.session.scalars(
             select(Referral).where(Referral.petition_id == petition.id).order_by(Referral.id)
         ).all(),
@@ -152,7 +158,8 @@ def act(petition_id: int):
     except workflow.WorkflowError as refused:
         db.session.rollback()
         flash(refused.message, "error")
-        return _petition_page(scope.petition_for(current_user, petition_id), form=form, status=422)
+        choices = getattr(refused, "choices", None)  # a name several areas share: pick one (no JavaScript needed)
+        return _petition_page(scope.petition_for(current_user, petition_id), form=form, status=422, choices=choices)
     flash(_("Đã %(action)s.", action=workflow.TRANSITIONS[form.action.data].label.lower()), "success")
     if db.session.scalar(scope.petitions_visible_to(current_user).where(Petition.id == petition_id)) is None:
         return redirect(url_for(".inbox_page"), 303)  # forwarded out of this inbox

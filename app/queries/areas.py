@@ -117,6 +117,19 @@ def communes_named(folded_query: str, province: Area | None = None, limit: int =
     return [(commune, parent) for commune, parent in db.session.execute(query).all()]
 
 
+def villages_named(folded_query: str, commune_ids: list[int], limit: int = 20) -> list[Area]:
+    """Villages of these communes whose folded name holds the query, whole words first."""
+    whole_words = (" " + Area.search_name + " ").like(_containing(f" {folded_query} "))
+    query = (
+        select(Area)
+        .where(Area.parent_id.in_(commune_ids), Area.level == "village")
+        .where(Area.search_name.like(_containing(folded_query)))
+        .order_by(whole_words.desc(), func.strpos(Area.search_name, folded_query), Area.search_name, Area.code)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
 def area_outline(area_id: int | None, tolerance: float = 0.0001) -> dict | None:
     """One area's boundary as GeoJSON (lightly simplified), for a small map."""
     if area_id is None:

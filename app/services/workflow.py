@@ -22,8 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.models import Area, AuditEvent, Petition, PetitionAnswer, Referral, User
 from app.models.petition import OPEN_STATUSES, STATUS_NAMES, normalize_reference
-from app.queries.areas import area_by_code
-from app.services import deadlines, outbox, scope
+from app.services import areas, deadlines, outbox, scope
 
 
 class WorkflowError(ValueError):
@@ -32,6 +31,24 @@ class WorkflowError(ValueError):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class AreaChoice(WorkflowError):
+    """The name typed matches several areas: the officer picks one of the choices (area code, label)."""
+
+    def __init__(self, message: str, choices):
+        super().__init__(message)
+        self.choices = choices
+
+
+def _area_typed(typed: str, levels: tuple[str, ...], what: str, **within) -> Area:
+    """The area an officer typed by name or code, or WorkflowError (AreaChoice when the name is shared)."""
+    try:
+        return areas.pick(typed, levels, **within)
+    except areas.NotOneArea as found:
+        if found.choices:
+            raise AreaChoice(f"Có nhiều {what} trùng với «{typed.strip()}»: hãy chọn một.", found.choices) from None
+        raise WorkflowError(f"Không tìm thấy {what} nào có tên hoặc mã «{typed.strip()[:60]}».") from None
 
 
 @dataclass(frozen=True)
@@ -224,9 +241,21 @@ def _resolve(petition, actor, note, answer: str = ""):
 
 
 def _forward(petition, actor, note, area_code: str = ""):
-    target = area_by_code(_need((area_code or "").strip(), "Cần chọn nơi nhận."))
-    if target is None or target.level not in ("commune", "province"):
-        raise WorkflowError("Nơi nhận phải là một xã, phường hoặc một tỉnh, thành phố.")
+    typed = _need((area_code or "").strip(), "Cần chọn nơi nhận.")
+    what, levels = "xã, phường hoặc tỉnh, thành phố", ("commune", "province")
+    own = (
+        db.session.get(Area, _province_of(actor))
+        if actor is not None and actor.role in ("commune", "province")
+        else None
+    )
+    try:  # an officer of a commune or province names places of his own province first
+        target = _area_typed(typed, levels, what, province=own)
+    except AreaChoice:
+        raise
+    except WorkflowError:
+        if own is None:
+            raise
+        target = _area_typed(typed, levels, what)  # elsewhere: refused below, with the reason
     if target.id == petition.assigned_area_id:
         raise WorkflowError("Kiến nghị đang ở chính nơi này.")
     province_id = target.id if target.level == "province" else target.parent_id
@@ -237,6 +266,16 @@ def _forward(petition, actor, note, area_code: str = ""):
     if petition.province_id is None:
         petition.province_id = province_id
     return data
+
+
+def _communes_to_search(petition: Petition, actor: User | None) -> list[int]:
+    """Where a village typed by name is looked for: the officer's commune, else the province's communes."""
+    if actor is not None and actor.role == "commune":
+        return [actor.area_id]
+    province_id = _province_of(actor) if actor is not None and actor.role == "province" else petition.province_id
+    if province_id is None:
+        return []
+    return list(db.session.scalars(select(Area.id).where(Area.parent_id == province_id, Area.level == "commune")))
 
 
 def _province_of(user: User) -> int | None:
@@ -262,7 +301,8 @@ def _merge(petition, actor, note, into_code: str = ""):
 
 def _replace(petition, actor, note, village_code: str = ""):
     _need(note, "Cần ghi chú lý do đổi thôn, tổ dân phố.")
-    village = area_by_code(_need(village_code, "Cần chọn thôn, tổ dân phố."))
+    typed = _need((village_code or "").strip(), "Cần chọn thôn, tổ dân phố.")
+    village = _area_typed(typed, ("village",), "thôn, tổ dân phố", communes=_communes_to_search(petition, actor))
     allowed = scope.areas_visible_to(actor).where(Area.id == (village.parent_id if village else None))
     if village is None or village.level != "village" or (actor and db.session.scalar(allowed) is None):
         raise WorkflowError("Thôn, tổ dân phố này không thuộc địa bàn của bạn.")
