@@ -144,6 +144,9 @@ LIMITS = {
     # 48-bit codes need none, and a stranger could spend it to keep a new officer out.
     "auth.login": [(_login_limit, _not_a_post, None), (_login_account_limit, _not_a_post_or_a_known_browser, _account)],
     "auth.activate": [(_login_limit, _not_a_post, None)],
+    # The second step: codes per client address (wrong ones also back off per account: app/auth/routes.py).
+    "auth.second_factor_code": [(_login_limit, _not_a_post, None)],
+    "auth.enrol": [(_login_limit, _not_a_post, None)],
     # Each scorecard counts a commune's petitions; the index searches names (bounded, but a database query).
     "maps.scorecard": [(_scorecard_limit, None, None)],
     "maps.scorecards": [(_scorecard_limit, None, None)],

@@ -139,6 +139,9 @@ def bind_to_test_transaction(other_app):
         yield other_app
 
 
+LIVE: dict = {}  # the live server's app, for helpers that look into its database
+
+
 @pytest.fixture(scope="session")
 def live_server(postgresql_proc, redis_proc, tmp_path_factory):
     """The portal served over HTTP from a thread, on its own committed database.
@@ -176,6 +179,7 @@ def live_server(postgresql_proc, redis_proc, tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    LIVE["app"] = app
     yield app
     server.shutdown()
     with app.app_context():
@@ -256,3 +260,24 @@ def desktop(chromium, live_server):
     page = guarded_page(chromium, live_server, viewport={"width": 1280, "height": 900}, locale="vi-VN")
     yield page
     page.context.close()
+
+
+def pass_second_factor(page, username: str) -> None:
+    """After the password: enrol as a new provincial or central officer would (the key read off the
+    page, as a phone scans it; the recovery codes passed), or type the app's code."""
+    import pyotp
+
+    from app.models import User
+    from tests.factories import next_code
+
+    page.wait_for_load_state("domcontentloaded")
+    if "/login/enrol" in page.url:
+        page.fill("#code", pyotp.TOTP(page.locator("#enrol-secret").inner_text()).now())
+        page.click("button[type=submit]")
+        page.click("#continue")
+    elif "/login/code" in page.url:
+        with LIVE["app"].app_context():
+            code = next_code(db.session.scalar(db.select(User).where(User.username == username)))
+            db.session.remove()
+        page.fill("#code", code)
+        page.click("button[type=submit]")

@@ -98,14 +98,44 @@ def officer(role: str, area_code: str | None = None, username: str | None = None
     from app.services.accounts import create_officer
 
     user, _ = create_officer(username or f"{role}.{uuid.uuid4().hex[:8]}", role, area_code, PASSWORD)
+    from app.services import second_factor
+
+    if second_factor.required(user):  # enrolled, as such an account is after its first login
+        from datetime import UTC, datetime
+
+        user.totp_secret, user.totp_enabled_at = TOTP_SECRET, datetime.now(UTC)
     return user
 
 
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the test officers' authenticator app
+
+
+def next_code(user) -> str:
+    """The code the officer's app shows for the next step this account has not used yet (waits if it must)."""
+    import time
+
+    import pyotp
+
+    from app.extensions import db
+
+    db.session.refresh(user)
+    totp = pyotp.TOTP(user.totp_secret)
+    now = int(time.time() // totp.interval)
+    step = max(now, (user.totp_last_step or 0) + 1)
+    if step > now + 1:  # both steps the portal takes are spent: wait for the next
+        time.sleep((step - 1) * totp.interval - time.time() + 0.1)
+    return totp.generate_otp(step)
+
+
 def log_in(client, user) -> None:
-    """Log in through the form, as the officer would."""
+    """Log in through the form, and the second factor's code when the account has one, as the officer would."""
     token = csrf_token(client, "/login")
     response = client.post("/login", data={"csrf_token": token, "username": user.username, "password": PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    if response.headers["Location"].endswith("/login/code"):
+        token = csrf_token(client, "/login/code")
+        response = client.post("/login/code", data={"csrf_token": token, "code": next_code(user)})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
 def slice_communes(count: int = 2) -> list[str]:

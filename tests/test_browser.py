@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Petition
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, pass_second_factor
 from tests.factories import jpeg
 
 pytestmark = pytest.mark.browser
@@ -228,6 +228,7 @@ def test_provincial_staff_see_the_province_map_and_report_with_layers_and_legend
     page.fill("#username", "can.bo.tinh")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+    pass_second_factor(page, "can.bo.tinh")
 
     page.goto(f"{base}/officer/map")
     expect(page.locator(".leaflet-container")).to_be_visible()

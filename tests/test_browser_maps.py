@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from app.extensions import db
-from tests.conftest import ARTIFACTS, guarded_page
+from tests.conftest import ARTIFACTS, guarded_page, pass_second_factor
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -163,6 +163,7 @@ def log_in(page, base: str, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+    pass_second_factor(page, username)
     page.wait_for_url(re.compile(r"/officer/"))
 
 

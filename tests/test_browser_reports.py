@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from app.extensions import db
-from tests.conftest import ARTIFACTS, guarded_page
+from tests.conftest import ARTIFACTS, guarded_page, pass_second_factor
 
 pytestmark = pytest.mark.browser
 WIDTHS = (390, 1280)
@@ -70,6 +70,7 @@ def log_in_as_province(page, live_server) -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+    pass_second_factor(page, username)
     page.wait_for_url(re.compile(r"/officer"))
 
 

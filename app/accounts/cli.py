@@ -124,3 +124,20 @@ def demo():
     for user, password in made:
         where = f"{user.area.unit_type} {user.area.name}" if user.area else "toàn quốc"
         click.echo(f"  {user.username:16} {password:24} {user.role_name} — {where}")
+
+
+@officers_cli.command("reset-second-factor")
+@click.argument("username")
+@click.option("--admin", "admin_name", required=True, help="The administrator who decided the reset (audited).")
+def reset_second_factor(username, admin_name):
+    """Turn an officer's second factor off (the phone lost); they enrol again at their next login."""
+    from app.services import second_factor
+
+    user, admin = accounts.by_username(username), accounts.by_username(admin_name)
+    if user is None:
+        _fail(f"no account named {username!r}")
+    if admin is None or admin.role != "admin" or not admin.active:
+        _fail(f"{admin_name!r} is no active administrator")
+    second_factor.reset(user, admin)
+    db.session.commit()
+    click.echo(f"Second factor of {user.username} reset by {admin.username}; they enrol again at their next login.")

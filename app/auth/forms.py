@@ -26,3 +26,10 @@ class ActivateForm(FlaskForm):
     confirm = PasswordField(
         _l("Nhập lại mật khẩu mới"), validators=[EqualTo("password", _l("Hai lần nhập mật khẩu không khớp."))]
     )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Mã xác thực (6 chữ số) hoặc mã dự phòng"),
+        validators=[DataRequired(_l("Hãy nhập mã xác thực.")), Length(max=20)],
+    )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import redirect, render_template, request, session, url_for
-from flask_login import login_required, login_user, logout_user
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp, browsers
-from app.auth.forms import ActivateForm, LoginForm
+from app.auth.forms import ActivateForm, CodeForm, LoginForm
 from app.clients import client_key
 from app.extensions import db
-from app.services import accounts
+from app.models import User
+from app.services import accounts, second_factor
 
 
 def _safe_next(target: str | None) -> str:
@@ -35,11 +38,91 @@ def login():  # rate limited per client and per account: see app/limits.py
         else:
             session.clear()  # a fresh session: no fixation
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without activity
-            login_user(user)
-            response = redirect(_safe_next(request.args.get("next")))
-            browsers.remember(response, user.username)
-            return response
+            next_page = _safe_next(request.args.get("next"))
+            if second_factor.enrolled(user) or second_factor.required(user):
+                # The password is right; the second factor decides. Nothing is unlocked until then.
+                session[PENDING] = {"user": user.id, "at": time.time(), "next": next_page}
+                step = ".second_factor_code" if second_factor.enrolled(user) else ".enrol"
+                return redirect(url_for(step))
+            return _logged_in(user, next_page)
     return render_template("auth/login.html", form=form, error=error), 200 if error is None else 401
+
+
+PENDING = "second_factor_pending"
+PENDING_FOR_S = 300  # the second step must follow the password within five minutes
+
+
+def _logged_in(user, next_page: str, response=None):
+    """Log the officer in and answer (by default, a redirect to where they were going)."""
+    session.pop(PENDING, None)
+    session.pop("enrol_secret", None)
+    login_user(user)
+    response = response if response is not None else redirect(next_page)
+    browsers.remember(response, user.username)
+    return response
+
+
+def _pending_user():
+    """The officer who gave the right password a moment ago in this browser, or None."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_FOR_S:
+        return None
+    user = db.session.get(User, pending.get("user"))
+    return user if user is not None and user.active else None
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor_code():  # rate limited per client: see app/limits.py; wrong codes back off per account
+    """Take the code of the officer's authenticator app, or a recovery code."""
+    user = _pending_user()
+    if user is None or not second_factor.enrolled(user):
+        return redirect(url_for(".login"))
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        if not accounts.code_attempt_allowed(user, client_key()):
+            error = _("Nhập sai nhiều lần. Hãy đợi một lát rồi thử lại.")
+        elif second_factor.verify(user, form.code.data):
+            accounts.code_failed(user, client_key(), failed=False)
+            db.session.commit()
+            return _logged_in(user, session[PENDING]["next"])
+        else:
+            accounts.code_failed(user, client_key(), failed=True)
+            error = _("Mã xác thực không đúng hoặc đã dùng rồi.")
+        db.session.commit()
+    return render_template("auth/code.html", form=form, error=error), 200 if error is None else 401
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def enrol():  # rate limited per client: see app/limits.py
+    """Turn on the second factor: at the first login of an account that needs one, or by choice."""
+    user = current_user._get_current_object() if current_user.is_authenticated else _pending_user()
+    if user is None:
+        return redirect(url_for(".login"))
+    if second_factor.enrolled(user):
+        return redirect(url_for("officer.inbox_page"))
+    secret = session.get("enrol_secret") or second_factor.new_secret()
+    session["enrol_secret"] = secret
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        codes = second_factor.enrol(user, secret, form.code.data)
+        if codes is not None:
+            db.session.commit()
+            pending = session.get(PENDING)
+            next_page = pending["next"] if isinstance(pending, dict) else url_for("officer.inbox_page")
+            page = current_app.make_response(
+                render_template("auth/recovery_codes.html", codes=codes, next_page=next_page)
+            )
+            page.headers["Cache-Control"] = "no-store"  # the recovery codes are shown once
+            return _logged_in(user, next_page, page)
+        error = _("Mã chưa đúng. Hãy nhập mã đang hiện trong ứng dụng xác thực.")
+    html = render_template(
+        "auth/enrol.html", form=form, error=error, qr=second_factor.qr_svg(user, secret), secret=secret, user=user
+    )
+    page = current_app.make_response((html, 200 if error is None else 401))
+    page.headers["Cache-Control"] = "no-store"  # the secret is on the page
+    return page
 
 
 @bp.post("/logout")

@@ -6,7 +6,7 @@ from app.models.audit import AuditEvent
 from app.models.outbox import OutboxJob
 from app.models.partner import Partner
 from app.models.petition import Category, Petition, PetitionAnswer, PetitionPhoto, PetitionSupport, VoiceFlag
-from app.models.user import LoginFailure, User
+from app.models.user import LoginFailure, RecoveryCode, User
 from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.models.workflow import DeadlineRule, Holiday, Notice, Referral
 
@@ -26,6 +26,7 @@ __all__ = [
     "PetitionAnswer",
     "PetitionPhoto",
     "PetitionSupport",
+    "RecoveryCode",
     "Referral",
     "User",
     "VoiceFlag",

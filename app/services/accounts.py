@@ -281,6 +281,10 @@ def create_officer(
 # Logging in ----------------------------------------------------------------
 
 
+def by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == normalise_username(username)))
+
+
 def authenticate(username: str, password: str, client_address: str | None) -> User:
     """Return the user whose credentials these are, or raise LoginRefused. Commits (failures count)."""
     user = db.session.scalar(
@@ -315,6 +319,29 @@ def authenticate(username: str, password: str, client_address: str | None) -> Us
     user.last_login_at = now
     db.session.commit()
     return user
+
+
+def code_attempt_allowed(user: User, client_address: str | None) -> bool:
+    """Whether this client may try a second-factor code for this account now (wrong codes back off)."""
+    failure = db.session.get(LoginFailure, (user.id, _client_key(f"2fa:{client_address}")))
+    if failure is None or datetime.now(UTC) - failure.last_failed_at > FAILURES_FORGOTTEN:
+        return True
+    return datetime.now(UTC) >= failure.last_failed_at + backoff(failure.failures)
+
+
+def code_failed(user: User, client_address: str | None, failed: bool) -> None:
+    """Count a wrong second-factor code of this client for this account (a right one clears the count)."""
+    key = _client_key(f"2fa:{client_address}")
+    failure = db.session.get(LoginFailure, (user.id, key))
+    if not failed:
+        if failure is not None:
+            db.session.delete(failure)
+        return
+    if failure is None:
+        failure = LoginFailure(user_id=user.id, client_hash=key, failures=0)
+        db.session.add(failure)
+    failure.failures += 1
+    failure.last_failed_at = datetime.now(UTC)
 
 
 def backoff(failures: int) -> timedelta:
