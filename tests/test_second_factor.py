@@ -3,6 +3,7 @@ codes taken once, recovery codes, wrong codes backing off, an administrator's re
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 
@@ -47,8 +48,10 @@ def test_an_account_that_sees_a_province_or_more_enrols_at_its_first_login(clien
     secret, codes = enrol_at_first_login(client, f"moi.{role}")
     assert len(codes) == 10 and len(set(codes)) == 10
     assert client.get("/officer/").status_code == 200  # enrolled: logged in
-    stored = db.session.scalars(select(RecoveryCode.code_hash)).all()
-    assert not set(codes) & set(stored)  # only their hashes are kept
+    stored = set(db.session.scalars(select(RecoveryCode.code_hash)))
+    raw = [code.replace("-", "") for code in codes]
+    assert {hashlib.sha256(r.encode()).hexdigest() for r in raw} == stored  # their hashes, and only those
+    assert not stored & (set(raw) | set(codes))
     events = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "second_factor_enrolled"))
     assert list(events) == ["second_factor_enrolled"]
 
@@ -107,16 +110,74 @@ def test_the_code_step_expires_and_never_opens_without_the_password(client, app_
     assert client.get("/login/code").headers["Location"].endswith("/login")
 
 
-def test_a_commune_officer_may_enrol_and_is_then_asked_for_a_code(client, app_ctx):
+def test_a_commune_officer_may_enrol_with_the_password_again_and_is_then_asked_for_a_code(client, app_ctx):
     commune = slice_communes(1)[0]
     create_officer("xa.tu.nguyen", "commune", commune, PASSWORD)
     assert password_step(client, "xa.tu.nguyen").headers["Location"].endswith("/officer/")  # optional
     page = client.get("/officer/").get_data(as_text=True)
     assert "Bật xác thực hai bước" in page
     secret = re.search(r'id="enrol-secret">([A-Z2-7]+)<', client.get("/login/enrol").get_data(as_text=True)).group(1)
-    assert code_step(client, pyotp.TOTP(secret).now(), "/login/enrol").status_code == 200
+    assert "enrol" not in str(client.get_cookie("session").value)  # the key is never in the cookie
+    token = csrf_token(client, "/login/enrol")
+    code = pyotp.TOTP(secret).now()
+    # An open session alone (a stolen cookie) enrols no one's phone: the password again.
+    stolen = client.post("/login/enrol", data={"csrf_token": token, "code": code})
+    assert stolen.status_code == 401 and "Mật khẩu không đúng" in stolen.get_data(as_text=True)
+    done = client.post("/login/enrol", data={"csrf_token": token, "code": code, "password": PASSWORD})
+    assert done.status_code == 200 and "recovery-codes" in done.get_data(as_text=True)
     client.delete_cookie("session")
     assert password_step(client, "xa.tu.nguyen").headers["Location"].endswith("/login/code")
+
+
+def test_a_reset_ends_the_sessions_the_old_factor_opened(client, app_ctx):
+    from app.services import second_factor
+
+    user, admin = officer("province", "46"), officer("admin")
+    log_in(client, user)
+    assert client.get("/officer/").status_code == 200
+    second_factor.reset(user, admin)
+    db.session.commit()
+    assert client.get("/officer/").status_code == 302  # the thief's copy of the session is out too
+    assert client.get("/login/enrol").headers["Location"].endswith("/login")
+
+
+def test_a_session_that_never_passed_a_required_second_factor_is_not_logged_in(client, app_ctx):
+    user = officer("central")
+    with client.session_transaction() as session:  # as a session from before the second factor existed
+        session["_user_id"], session["_fresh"] = str(user.id), True
+    assert client.get("/officer/").status_code == 302
+
+
+def test_wrong_codes_from_many_addresses_back_off_for_the_account(client, app_ctx):
+    user = officer("province", "46")
+    password_step(client, user.username)
+    answers = []
+    for i in range(7):  # each from another address, with the same pending login
+        token = csrf_token(client, "/login/code")
+        response = client.post(
+            "/login/code", data={"csrf_token": token, "code": "123456"}, environ_base={"REMOTE_ADDR": f"203.0.113.{i}"}
+        )
+        answers.append(response.get_data(as_text=True))
+    assert "Nhập sai nhiều lần" in answers[6]
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３４５６"])
+def test_digits_of_other_scripts_are_a_wrong_code_not_a_server_error(client, app_ctx, code):
+    user = officer("admin")
+    password_step(client, user.username)
+    assert code_step(client, code).status_code == 401
+
+
+def test_the_page_after_enrolment_never_links_to_another_site(client, app_ctx):
+    create_officer("moi.tinh2", "province", "46", PASSWORD)
+    token = csrf_token(client, "/login")
+    client.post(
+        "/login?next=/%5Cevil.example", data={"csrf_token": token, "username": "moi.tinh2", "password": PASSWORD}
+    )
+    html = client.get("/login/enrol").get_data(as_text=True)
+    secret = re.search(r'id="enrol-secret">([A-Z2-7]+)<', html).group(1)
+    page = code_step(client, pyotp.TOTP(secret).now(), "/login/enrol").get_data(as_text=True)
+    assert re.search(r'id="continue"', page) and "evil.example" not in page
 
 
 def test_an_administrator_resets_a_lost_second_factor_and_the_reset_is_audited(runner, app_ctx):

@@ -33,3 +33,8 @@ class CodeForm(FlaskForm):
         _l("Mã xác thực (6 chữ số) hoặc mã dự phòng"),
         validators=[DataRequired(_l("Hãy nhập mã xác thực.")), Length(max=20)],
     )
+
+
+class EnrolForm(CodeForm):
+    # Asked when the second factor is turned on from an open session (not right after the password).
+    password = PasswordField(_l("Mật khẩu hiện tại"), validators=[Length(max=200)])

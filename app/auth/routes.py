@@ -9,8 +9,8 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth import bp, browsers
-from app.auth.forms import ActivateForm, CodeForm, LoginForm
+from app.auth import FACTOR, bp, browsers, factor_mark
+from app.auth.forms import ActivateForm, CodeForm, EnrolForm, LoginForm
 from app.clients import client_key
 from app.extensions import db
 from app.models import User
@@ -18,8 +18,14 @@ from app.services import accounts, second_factor
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    """Only a path on this site: never an open redirect (browsers read "/\\host" as "//host")."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+        and not any(ch == "\\" or ord(ch) < 32 for ch in target)
+    ):
         return target
     return url_for("officer.inbox_page")
 
@@ -55,8 +61,8 @@ PENDING_FOR_S = 300  # the second step must follow the password within five minu
 def _logged_in(user, next_page: str, response=None):
     """Log the officer in and answer (by default, a redirect to where they were going)."""
     session.pop(PENDING, None)
-    session.pop("enrol_secret", None)
     login_user(user)
+    session[FACTOR] = factor_mark(user)
     response = response if response is not None else redirect(next_page)
     browsers.remember(response, user.username)
     return response
@@ -80,6 +86,7 @@ def second_factor_code():  # rate limited per client: see app/limits.py; wrong c
     form = CodeForm()
     error = None
     if form.validate_on_submit():
+        second_factor.lock(user)  # parallel guesses wait their turn behind the count
         if not accounts.code_attempt_allowed(user, client_key()):
             error = _("Nhập sai nhiều lần. Hãy đợi một lát rồi thử lại.")
         elif second_factor.verify(user, form.code.data):
@@ -96,17 +103,25 @@ def second_factor_code():  # rate limited per client: see app/limits.py; wrong c
 @bp.route("/login/enrol", methods=["GET", "POST"])
 def enrol():  # rate limited per client: see app/limits.py
     """Turn on the second factor: at the first login of an account that needs one, or by choice."""
-    user = current_user._get_current_object() if current_user.is_authenticated else _pending_user()
+    pending = _pending_user()
+    user = pending or (current_user._get_current_object() if current_user.is_authenticated else None)
     if user is None:
         return redirect(url_for(".login"))
     if second_factor.enrolled(user):
         return redirect(url_for("officer.inbox_page"))
-    secret = session.get("enrol_secret") or second_factor.new_secret()
-    session["enrol_secret"] = secret
-    form = CodeForm()
+    secret = second_factor.pending_secret(user)  # kept in the database, never in the (readable) cookie
+    db.session.commit()
+    form = EnrolForm()
     error = None
     if form.validate_on_submit():
-        codes = second_factor.enrol(user, secret, form.code.data)
+        if pending is None and not _password_right(user, form.password.data or ""):
+            # From an open session, the password again: a stolen cookie alone enrols no one's phone.
+            error = _("Mật khẩu không đúng.")
+            codes = None
+        else:
+            codes = second_factor.enrol(user, form.code.data)
+            if codes is None:
+                error = _("Mã chưa đúng. Hãy nhập mã đang hiện trong ứng dụng xác thực.")
         if codes is not None:
             db.session.commit()
             pending = session.get(PENDING)
@@ -116,13 +131,27 @@ def enrol():  # rate limited per client: see app/limits.py
             )
             page.headers["Cache-Control"] = "no-store"  # the recovery codes are shown once
             return _logged_in(user, next_page, page)
-        error = _("Mã chưa đúng. Hãy nhập mã đang hiện trong ứng dụng xác thực.")
+        db.session.commit()
     html = render_template(
-        "auth/enrol.html", form=form, error=error, qr=second_factor.qr_svg(user, secret), secret=secret, user=user
+        "auth/enrol.html",
+        form=form,
+        error=error,
+        qr=second_factor.qr_svg(user, secret),
+        secret=secret,
+        user=user,
+        needs_password=pending is None,
     )
     page = current_app.make_response((html, 200 if error is None else 401))
     page.headers["Cache-Control"] = "no-store"  # the secret is on the page
     return page
+
+
+def _password_right(user, password: str) -> bool:
+    try:
+        accounts.authenticate(user.username, password, client_key())  # counts and backs off like a login
+    except accounts.LoginRefused:
+        return False
+    return True
 
 
 @bp.post("/logout")

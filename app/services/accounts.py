@@ -321,27 +321,39 @@ def authenticate(username: str, password: str, client_address: str | None) -> Us
     return user
 
 
+# Wrong second-factor codes back off per client *and* for the account from all clients together: only
+# someone who has the password reaches this step, and from many addresses he must not get many guesses.
+_EVERY_CLIENT = "2fa:*"
+
+
+def _code_keys(client_address: str | None) -> tuple[str, str]:
+    return _client_key(f"2fa:{client_address}"), _client_key(_EVERY_CLIENT)
+
+
 def code_attempt_allowed(user: User, client_address: str | None) -> bool:
-    """Whether this client may try a second-factor code for this account now (wrong codes back off)."""
-    failure = db.session.get(LoginFailure, (user.id, _client_key(f"2fa:{client_address}")))
-    if failure is None or datetime.now(UTC) - failure.last_failed_at > FAILURES_FORGOTTEN:
-        return True
-    return datetime.now(UTC) >= failure.last_failed_at + backoff(failure.failures)
+    """Whether a second-factor code for this account may be tried now (wrong codes back off)."""
+    now = datetime.now(UTC)
+    for key in _code_keys(client_address):
+        failure = db.session.get(LoginFailure, (user.id, key))
+        if failure is not None and now - failure.last_failed_at <= FAILURES_FORGOTTEN:
+            if now < failure.last_failed_at + backoff(failure.failures):
+                return False
+    return True
 
 
 def code_failed(user: User, client_address: str | None, failed: bool) -> None:
-    """Count a wrong second-factor code of this client for this account (a right one clears the count)."""
-    key = _client_key(f"2fa:{client_address}")
-    failure = db.session.get(LoginFailure, (user.id, key))
-    if not failed:
-        if failure is not None:
-            db.session.delete(failure)
-        return
-    if failure is None:
-        failure = LoginFailure(user_id=user.id, client_hash=key, failures=0)
-        db.session.add(failure)
-    failure.failures += 1
-    failure.last_failed_at = datetime.now(UTC)
+    """Count a wrong second-factor code (a right one clears the counts)."""
+    for key in _code_keys(client_address):
+        failure = db.session.get(LoginFailure, (user.id, key))
+        if not failed:
+            if failure is not None:
+                db.session.delete(failure)
+            continue
+        if failure is None:
+            failure = LoginFailure(user_id=user.id, client_hash=key, failures=0)
+            db.session.add(failure)
+        failure.failures += 1
+        failure.last_failed_at = datetime.now(UTC)
 
 
 def backoff(failures: int) -> timedelta:

@@ -7,8 +7,9 @@ ten recovery codes shown once). Commune officers may enrol. A code is taken
 once (the step it belongs to is remembered), a code of the step before or
 after is taken too (a phone's clock a little off). A recovery code stands in
 for a code once. Losing the device is handled by an administrator's reset
-(`flask officers reset-second-factor`), audited; the officer then enrols
-again at the next login.
+(`flask officers reset-second-factor`), audited, which also ends the
+sessions the old factor opened; the officer then enrols again at the next
+login. Turning it on from an open session asks for the password again.
 """
 
 from __future__ import annotations
@@ -41,8 +42,18 @@ def enrolled(user: User) -> bool:
     return user.totp_enabled_at is not None and bool(user.totp_secret)
 
 
-def new_secret() -> str:
-    return pyotp.random_base32()
+def lock(user: User) -> None:
+    """Lock the officer's row until the transaction ends, and read it afresh."""
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    db.session.refresh(user)
+
+
+def pending_secret(user: User) -> str:
+    """The key being enrolled: made once and kept with the account (a session cookie is readable)."""
+    lock(user)
+    if not user.totp_pending_secret:
+        user.totp_pending_secret = pyotp.random_base32()
+    return user.totp_pending_secret
 
 
 def qr_svg(user: User, secret: str) -> str:
@@ -62,15 +73,21 @@ def _step_of(secret: str, code: str, now: float) -> int | None:
 
 
 def _digits(code: str) -> str:
-    return "".join(ch for ch in code if ch.isdigit())
+    return "".join(ch for ch in code if ch in "0123456789")
 
 
-def enrol(user: User, secret: str, code: str) -> list[str] | None:
-    """Turn the second factor on with this secret when the code matches; the recovery codes (shown once)."""
-    step = _step_of(secret, _digits(code), time.time()) if len(_digits(code)) == 6 else None
+def enrol(user: User, code: str) -> list[str] | None:
+    """Turn the second factor on with the key being enrolled when the code matches; the recovery codes (shown
+    once). Of two enrolments at once, one wins and the other finds it done."""
+    lock(user)
+    secret = user.totp_pending_secret
+    if enrolled(user) or not secret or len(_digits(code)) != 6:
+        return None
+    step = _step_of(secret, _digits(code), time.time())
     if step is None:
         return None
     user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, datetime.now(UTC), step
+    user.totp_pending_secret = None
     codes = _new_recovery_codes(user)
     workflow.record(None, user, "second_factor_enrolled", data={"user": user.username})
     return codes
@@ -92,8 +109,7 @@ def _hash(raw: str) -> str:
 
 def verify(user: User, code: str) -> bool:
     """Take a code from the app (once) or a recovery code (once); the user's row is locked meanwhile."""
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    db.session.refresh(user)
+    lock(user)
     if not enrolled(user):
         return False
     digits = _digits(code)
@@ -123,6 +139,6 @@ def verify(user: User, code: str) -> bool:
 
 def reset(user: User, admin: User) -> None:
     """An administrator's reset (the device lost): the officer enrols again at the next login. Audited."""
-    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = user.totp_pending_secret = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     workflow.record(None, admin, "second_factor_reset", data={"user": user.username})
