@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -31,3 +32,26 @@ def test_the_form_script_speaks_the_page_s_language(client):
     vietnamese = client.get("/petitions/new?lang=vi").get_data(as_text=True)
     assert "Search provinces and cities" in english and "Tìm tỉnh, thành phố" not in english
     assert "Tìm tỉnh, thành phố" in vietnamese
+
+
+def test_workflow_refusals_and_the_history_s_actors_are_in_english_too(client, app_ctx):
+    from app.services.workflow import act
+    from tests.factories import csrf_token, log_in, officer, petition_in, slice_communes
+
+    commune = slice_communes(1)[0]
+    user = officer("commune", commune)
+    petition = petition_in(commune)
+    act(petition, "accept", user)
+    log_in(client, user)
+    page = f"/officer/petitions/{petition.id}"
+    client.get(f"{page}?lang=en")
+    data = {"csrf_token": csrf_token(client, page), "action": "reject", "version": petition.version, "note": "x"}
+    refused = client.post(f"{page}/act", data={**data, "action": "accept"}).get_data(as_text=True)
+    assert "Cannot «Accept» a petition whose status is «Accepted»" in refused, refused[:3000]
+    assert "Không thể" not in refused
+    forward = {**data, "action": "forward", "area_code": "hoa"}
+    assert "More than one commune or province matches «hoa»" in client.post(f"{page}/act", data=forward).get_data(
+        as_text=True
+    )
+    history = client.get(page).get_data(as_text=True)
+    assert re.search(r'class="who">Citizen<', history) and 'class="who">citizen<' not in history

@@ -92,6 +92,7 @@ def _petition_page(
         village_boundary=area_outline(petition.village_id),
         point=_point(petition),
         event_names=workflow.EVENT_NAMES,
+        actor_name=workflow.actor_name,
         status_names=STATUS_NAMES,
         agencies=referrals.agencies_for(petition),
         choices=choices or [],

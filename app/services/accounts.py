@@ -78,9 +78,10 @@ BAD_ACTIVATION_CODE = _l("Tên đăng nhập hoặc mã kích hoạt không đú
 class PasswordRefused(ValueError):
     """The password does not meet the policy."""
 
-    def __init__(self, message: str = f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.") -> None:
+    def __init__(self, message=None) -> None:
+        message = message or _l("Mật khẩu cần ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH)
         super().__init__(message)
-        self.message = message
+        self.message = str(message)
 
 
 class AccountError(ValueError):

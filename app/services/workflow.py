@@ -26,11 +26,15 @@ from app.services import areas, deadlines, outbox, scope
 
 
 class WorkflowError(ValueError):
-    """An action refused; the message is for the officer."""
+    """An action refused; the message is for the officer, in the officer's language when read."""
 
-    def __init__(self, message: str):
+    def __init__(self, message):
         super().__init__(message)
-        self.message = message
+        self._message = message  # a lazy translation: read in the request that shows it
+
+    @property
+    def message(self) -> str:
+        return str(self._message)
 
 
 class AreaChoice(WorkflowError):
@@ -47,8 +51,13 @@ def _area_typed(typed: str, levels: tuple[str, ...], what: str, **within) -> Are
         return areas.pick(typed, levels, **within)
     except areas.NotOneArea as found:
         if found.choices:
-            raise AreaChoice(f"Có nhiều {what} trùng với «{typed.strip()}»: hãy chọn một.", found.choices) from None
-        raise WorkflowError(f"Không tìm thấy {what} nào có tên hoặc mã «{typed.strip()[:60]}».") from None
+            raise AreaChoice(
+                _l("Có nhiều %(what)s trùng với «%(typed)s»: hãy chọn một.", what=what, typed=typed.strip()),
+                found.choices,
+            ) from None
+        raise WorkflowError(
+            _l("Không tìm thấy %(what)s nào có tên hoặc mã «%(typed)s».", what=what, typed=typed.strip()[:60])
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,27 @@ _ONLY_WHEN = {
     "release_photos": lambda p: bool(p.photos) and not p.photos_released,
     "withhold_photos": lambda p: p.photos_released,
 }
+
+# Who acted, as the history names them: the officer's username, or one of these (a partner's, an agency's name).
+ACTOR_NAMES = {
+    "citizen": _l("Công dân"),
+    "system": _l("Hệ thống"),
+    "email": _l("Thư điện tử"),
+    "sms": _l("Tin nhắn SMS"),
+}
+
+
+def actor_name(label: str) -> str:
+    """An audit row's actor in the reader's language: "citizen" → Công dân, "partner:zalo-oa" → Đối tác zalo-oa."""
+    if label in ACTOR_NAMES:
+        return str(ACTOR_NAMES[label])
+    kind, _, name = label.partition(":")
+    if kind == "partner" and name:
+        return str(_l("Đối tác %(name)s", name=name))
+    if kind == "agency" and name:
+        return str(_l("Cơ quan %(name)s", name=name))
+    return label
+
 
 CHANGED_MEANWHILE = _l("Kiến nghị này vừa được thay đổi. Hãy xem lại trạng thái mới rồi thao tác lại.")
 
@@ -126,14 +156,20 @@ def act(
     """
     transition = TRANSITIONS.get(action)
     if transition is None:
-        raise WorkflowError("Thao tác không hợp lệ.")
+        raise WorkflowError(_l("Thao tác không hợp lệ."))
     _lock(petition)
     if expected_version is not None and petition.version != expected_version:
-        raise WorkflowError(str(CHANGED_MEANWHILE))
+        raise WorkflowError(CHANGED_MEANWHILE)
     if not _ONLY_WHEN.get(action, lambda p: True)(petition):
-        raise WorkflowError("Thao tác không hợp lệ.")
+        raise WorkflowError(_l("Thao tác không hợp lệ."))
     if petition.status not in transition.sources:
-        raise WorkflowError(f"Không thể «{transition.label}» kiến nghị đang ở trạng thái «{petition.status_name}».")
+        raise WorkflowError(
+            _l(
+                "Không thể «%(action)s» kiến nghị đang ở trạng thái «%(status)s».",
+                action=transition.label,
+                status=petition.status_name,
+            )
+        )
     note = (note or "").strip()
     data = _HANDLERS[action](petition, actor, note, **details) or {}
     from_status = petition.status
@@ -147,7 +183,7 @@ def act(
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise WorkflowError(str(CHANGED_MEANWHILE)) from None
+        raise WorkflowError(CHANGED_MEANWHILE) from None
 
 
 def _tell_partners(petition: Petition, action: str, from_status: str) -> None:
@@ -173,7 +209,7 @@ def _lock_other(petition: Petition) -> None:
             db.session.execute(select(Petition.id).where(Petition.id == petition.id).with_for_update(nowait=True))
     except OperationalError as exc:
         if isinstance(exc.orig, LockNotAvailable):
-            raise WorkflowError(str(CHANGED_MEANWHILE)) from None
+            raise WorkflowError(CHANGED_MEANWHILE) from None
         raise
     db.session.refresh(petition)
 
@@ -223,7 +259,7 @@ def _accept(petition, actor, note):
 
 
 def _reject(petition, actor, note):
-    _need(note, "Cần ghi lý do không thụ lý.")
+    _need(note, _l("Cần ghi lý do không thụ lý."))
 
 
 def _start(petition, actor, note):
@@ -231,7 +267,7 @@ def _start(petition, actor, note):
 
 
 def _resolve(petition, actor, note, answer: str = ""):
-    answer = _need((answer or "").strip(), "Cần nội dung trả lời công dân.")
+    answer = _need((answer or "").strip(), _l("Cần nội dung trả lời công dân."))
     entry = PetitionAnswer(petition_id=petition.id, body=answer, is_public=True, author_id=actor.id if actor else None)
     db.session.add(entry)
     db.session.flush()
@@ -241,8 +277,8 @@ def _resolve(petition, actor, note, answer: str = ""):
 
 
 def _forward(petition, actor, note, area_code: str = ""):
-    typed = _need((area_code or "").strip(), "Cần chọn nơi nhận.")
-    what, levels = "xã, phường hoặc tỉnh, thành phố", ("commune", "province")
+    typed = _need((area_code or "").strip(), _l("Cần chọn nơi nhận."))
+    what, levels = _l("xã, phường hoặc tỉnh, thành phố"), ("commune", "province")
     own = (
         db.session.get(Area, _province_of(actor))
         if actor is not None and actor.role in ("commune", "province")
@@ -257,10 +293,10 @@ def _forward(petition, actor, note, area_code: str = ""):
             raise
         target = _area_typed(typed, levels, what)  # elsewhere: refused below, with the reason
     if target.id == petition.assigned_area_id:
-        raise WorkflowError("Kiến nghị đang ở chính nơi này.")
+        raise WorkflowError(_l("Kiến nghị đang ở chính nơi này."))
     province_id = target.id if target.level == "province" else target.parent_id
     if actor is not None and actor.role in ("commune", "province") and province_id != _province_of(actor):
-        raise WorkflowError("Chỉ chuyển được trong tỉnh của mình; hãy chuyển lên tỉnh để tỉnh chuyển tiếp.")
+        raise WorkflowError(_l("Chỉ chuyển được trong tỉnh của mình; hãy chuyển lên tỉnh để tỉnh chuyển tiếp."))
     data = {"from_area": petition.assigned_area_id, "to_area": target.id, "to_code": target.code}
     petition.assigned_area_id = target.id
     if petition.province_id is None:
@@ -284,15 +320,15 @@ def _province_of(user: User) -> int | None:
 
 def _merge(petition, actor, note, into_code: str = ""):
     # By the petition's reference (its public id): officers never need the citizen's tracking code.
-    public_id = normalize_reference(_need(into_code, "Cần mã kiến nghị được gộp vào."))
+    public_id = normalize_reference(_need(into_code, _l("Cần mã kiến nghị được gộp vào.")))
     query = scope.petitions_visible_to(actor) if actor else select(Petition)
     target = db.session.scalar(query.where(Petition.public_id == public_id)) if public_id else None
     if target is None or target.id == petition.id:
-        raise WorkflowError("Không tìm thấy kiến nghị đang mở có mã này trong địa bàn của bạn.")
+        raise WorkflowError(_l("Không tìm thấy kiến nghị đang mở có mã này trong địa bàn của bạn."))
     _lock_other(target)
     # Only an open petition takes a merge, and a merged one is closed: no chain, no cycle.
     if not target.is_open or target.merged_into_id is not None:
-        raise WorkflowError("Không tìm thấy kiến nghị đang mở có mã này trong địa bàn của bạn.")
+        raise WorkflowError(_l("Không tìm thấy kiến nghị đang mở có mã này trong địa bàn của bạn."))
     petition.merged_into_id = target.id
     target.supporters = Petition.supporters + petition.supporters  # in SQL: no voice lost to one added meanwhile
     record(target, actor, "merged_in", data={"from": petition.id})
@@ -300,12 +336,12 @@ def _merge(petition, actor, note, into_code: str = ""):
 
 
 def _replace(petition, actor, note, village_code: str = ""):
-    _need(note, "Cần ghi chú lý do đổi thôn, tổ dân phố.")
-    typed = _need((village_code or "").strip(), "Cần chọn thôn, tổ dân phố.")
-    village = _area_typed(typed, ("village",), "thôn, tổ dân phố", communes=_communes_to_search(petition, actor))
+    _need(note, _l("Cần ghi chú lý do đổi thôn, tổ dân phố."))
+    typed = _need((village_code or "").strip(), _l("Cần chọn thôn, tổ dân phố."))
+    village = _area_typed(typed, ("village",), _l("thôn, tổ dân phố"), communes=_communes_to_search(petition, actor))
     allowed = scope.areas_visible_to(actor).where(Area.id == (village.parent_id if village else None))
     if village is None or village.level != "village" or (actor and db.session.scalar(allowed) is None):
-        raise WorkflowError("Thôn, tổ dân phố này không thuộc địa bàn của bạn.")
+        raise WorkflowError(_l("Thôn, tổ dân phố này không thuộc địa bàn của bạn."))
     data = {"from_village": petition.village_id, "to_village": village.id}
     # The inbox follows the commune when it was the commune's, or when the petition had no commune
     # (a province's or central staff's queue of unplaced petitions): placing it hands it to the commune.
@@ -323,17 +359,19 @@ def _refer(petition, actor, note, agency: str = "", due_on: date | None = None, 
     if agency_id:  # a listed agency serving the petition's place, sent the referral through its channel
         listed = next((a for a in referrals.agencies_for(petition) if a.id == agency_id), None)
         if listed is None:
-            raise WorkflowError("Cơ quan đã chọn không phục vụ địa bàn của kiến nghị này.")
+            raise WorkflowError(_l("Cơ quan đã chọn không phục vụ địa bàn của kiến nghị này."))
         if petition.public_title is None or petition.public_body is None:
             # The agency is sent the text as the public would read it: the officer has looked for personal data.
             raise WorkflowError(
-                "Hãy «Biên tập nội dung công khai» (bỏ họ tên, số điện thoại, địa chỉ của công dân) "
-                "trước khi chuyển kiến nghị đến cơ quan."
+                _l(
+                    "Hãy «Biên tập nội dung công khai» (bỏ họ tên, số điện thoại, địa chỉ của công dân) "
+                    "trước khi chuyển kiến nghị đến cơ quan."
+                )
             )
         agency = listed.name
-    agency = _need((agency or "").strip(), "Cần chọn cơ quan nhận, hoặc ghi tên cơ quan.")
+    agency = _need((agency or "").strip(), _l("Cần chọn cơ quan nhận, hoặc ghi tên cơ quan."))
     if due_on is None or due_on <= datetime.now(UTC).date():
-        raise WorkflowError("Hạn trả lời của cơ quan phải là một ngày sau hôm nay.")
+        raise WorkflowError(_l("Hạn trả lời của cơ quan phải là một ngày sau hôm nay."))
     referral = Referral(
         petition_id=petition.id,
         agency=agency[:200],
@@ -349,7 +387,7 @@ def _refer(petition, actor, note, agency: str = "", due_on: date | None = None, 
 
 
 def _redact(petition, actor, note, public_title: str = "", public_body: str = ""):
-    _need(note, "Cần ghi lý do biên tập.")
+    _need(note, _l("Cần ghi lý do biên tập."))
     data = {
         "title_changed": bool(public_title) and public_title != petition.shown_title,
         "body_changed": bool(public_body) and public_body != petition.shown_body,
