@@ -66,6 +66,7 @@ def test_each_action_is_allowed_only_from_its_statuses(setting, action, status):
         "forward": {"area_code": setting["b"]},
         "replace": {"note": "Sai thôn.", "village_code": None},
         "refer": {"agency": "UBND xã", "due_on": date.today() + timedelta(days=10)},
+        "assign": {"assignee": setting["officer"].username},
     }.get(action, {})
     if action == "merge":
         details = {"into_code": petition_in(setting["a"], title="Đèn đường hỏng lần nữa").reference}

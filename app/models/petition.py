@@ -118,6 +118,8 @@ class Petition(db.Model):
     public_title: Mapped[str | None] = mapped_column(String(200))
     public_body: Mapped[str | None] = mapped_column(Text)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The officer of the inbox who handles it (None: the inbox's officers together).
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     # Publication: the citizen's choice (officials' conduct is private by
     # default), an officer's acceptance, and photos released by an officer.
@@ -133,6 +135,7 @@ class Petition(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     category: Mapped[Category] = relationship()
+    assignee = relationship("User", foreign_keys=[assignee_id])
     partner: Mapped[Partner | None] = relationship()
     village: Mapped[Area | None] = relationship(foreign_keys=[village_id])
     commune: Mapped[Area | None] = relationship(foreign_keys=[commune_id])

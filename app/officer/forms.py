@@ -25,7 +25,7 @@ METHOD_NAMES = [
 SORTS = [("newest", _l("Mới nhất")), ("urgent", _l("Gấp nhất"))]
 MAX_QUERY = 100  # characters of a text search
 # What the inbox's links keep of the query string.
-FILTERS = ("status", "category", "village", "since", "until", "overdue", "method", "unplaced", "q", "sort")
+FILTERS = ("status", "category", "village", "since", "until", "overdue", "method", "unplaced", "mine", "q", "sort")
 
 
 class FilterForm(FlaskForm):
@@ -40,6 +40,7 @@ class FilterForm(FlaskForm):
     since = DateField(_l("Từ ngày"), validators=[Optional()])
     until = DateField(_l("Đến ngày"), validators=[Optional()])
     overdue = BooleanField(_l("Chỉ kiến nghị quá hạn"))
+    mine = BooleanField(_l("Chỉ kiến nghị giao cho tôi"))
     method = SelectField(_l("Cách định vị"), choices=METHOD_NAMES, validate_choice=False)
     q = StringField(_l("Tìm trong nội dung"), validators=[Optional(), Length(max=MAX_QUERY)])
     sort = SelectField(_l("Sắp xếp"), choices=SORTS, validate_choice=False)
@@ -64,6 +65,7 @@ class FilterForm(FlaskForm):
             overdue=params.parse_flag(args, "overdue"),
             method=params.parse_choice(args, "method", [code for code, _ in METHOD_NAMES if code]),
             unplaced=params.parse_flag(args, "unplaced"),
+            mine=params.parse_flag(args, "mine"),
             q=params.parse_text(args, "q", MAX_QUERY, "query_too_long"),
             sort=params.parse_choice(args, "sort", [code for code, _ in SORTS]) or "newest",
             after=params.parse_text(args, "after", 200),
@@ -88,6 +90,7 @@ class ActionForm(FlaskForm):
     agency_id = SelectField(_l("Cơ quan nhận"), coerce=_optional_int, validate_choice=False)
     agency = StringField(_l("Hoặc tên cơ quan khác (chỉ ghi nhận, không gửi)"), validators=[Length(max=200)])
     due_on = DateField(_l("Hạn trả lời"), validators=[Optional()])
+    assignee = StringField(_l("Cán bộ phụ trách"), validators=[Length(max=64)])
     public_title = StringField(_l("Tiêu đề công khai"), validators=[Length(max=150)])
     public_body = TextAreaField(_l("Nội dung công khai"), validators=[Length(max=5000)])
 
@@ -100,6 +103,7 @@ class ActionForm(FlaskForm):
             "replace": {"village_code": self.village_code.data},
             "refer": {"agency": self.agency.data, "due_on": self.due_on.data, "agency_id": self.agency_id.data},
             "redact": {"public_title": self.public_title.data or "", "public_body": self.public_body.data or ""},
+            "assign": {"assignee": self.assignee.data or ""},
         }
         return fields.get(self.action.data, {})
 

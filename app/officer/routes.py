@@ -93,6 +93,7 @@ def _petition_page(
         point=_point(petition),
         event_names=workflow.EVENT_NAMES,
         actor_name=workflow.actor_name,
+        assignable=workflow.assignable(petition),
         status_names=STATUS_NAMES,
         agencies=referrals.agencies_for(petition),
         choices=choices or [],

@@ -36,6 +36,7 @@ class InboxFilter:
     overdue: bool = False
     method: str = ""  # one of METHODS
     unplaced: bool = False  # only petitions placed in no commune yet (a province's queue to place)
+    mine: bool = False  # only the petitions assigned to the officer
     q: str = ""
     sort: str = "newest"  # newest | urgent
     after: str = ""  # the keyset cursor of the previous page
@@ -65,6 +66,8 @@ def _filtered(user: User, f: InboxFilter) -> Select:
         query = query.where(Petition.geotag_method == f.method)
     if f.unplaced:
         query = query.where(Petition.commune_id.is_(None))
+    if f.mine:
+        query = query.where(Petition.assignee_id == user.id)
     if f.q.strip():
         # fold() is the indexed, diacritics-free form (see migration 0003).
         pattern = "%" + fold(f.q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

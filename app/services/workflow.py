@@ -81,6 +81,7 @@ TRANSITIONS = {
     "release_photos": Transition(_l("Công khai ảnh"), ALL, None),
     "withhold_photos": Transition(_l("Thôi công khai ảnh"), ALL, None),
     "reopen": Transition(_l("Mở lại"), ("resolved",), "in_progress"),
+    "assign": Transition(_l("Giao cho cán bộ"), OPEN_STATUSES, None),
 }
 
 # Actions that also depend on more than the status.
@@ -299,6 +300,7 @@ def _forward(petition, actor, note, area_code: str = ""):
         raise WorkflowError(_l("Chỉ chuyển được trong tỉnh của mình; hãy chuyển lên tỉnh để tỉnh chuyển tiếp."))
     data = {"from_area": petition.assigned_area_id, "to_area": target.id, "to_code": target.code}
     petition.assigned_area_id = target.id
+    petition.assignee_id = None  # the other inbox's officers assign it among themselves
     if petition.province_id is None:
         petition.province_id = province_id
     return data
@@ -346,6 +348,8 @@ def _replace(petition, actor, note, village_code: str = ""):
     # The inbox follows the commune when it was the commune's, or when the petition had no commune
     # (a province's or central staff's queue of unplaced petitions): placing it hands it to the commune.
     if petition.commune_id is None or petition.assigned_area_id == petition.commune_id:
+        if petition.assigned_area_id != village.parent_id:
+            petition.assignee_id = None  # handed to another inbox
         petition.assigned_area_id = village.parent_id
     petition.village_id, petition.commune_id = village.id, village.parent_id
     petition.province_id = village.parent.parent_id  # central staff may move it to another province
@@ -386,6 +390,30 @@ def _refer(petition, actor, note, agency: str = "", due_on: date | None = None, 
     return {"referral_id": referral.id, "agency": referral.agency, "due_on": due_on.isoformat()}
 
 
+def assignable(petition: Petition) -> list[User]:
+    """The officers a petition may be assigned to: the active officers of the inbox that holds it."""
+    if petition.assigned_area_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.area_id == petition.assigned_area_id, User.active, User.role.in_(("commune", "province")))
+            .order_by(User.full_name, User.username)
+        )
+    )
+
+
+def _assign(petition, actor, note, assignee: str = ""):
+    chosen = next((u for u in assignable(petition) if u.username == (assignee or "").strip()), None)
+    if chosen is None:
+        raise WorkflowError(_l("Hãy chọn một cán bộ của đơn vị đang giữ kiến nghị."))
+    if chosen.id == petition.assignee_id:
+        raise WorkflowError(_l("Kiến nghị đã giao cho cán bộ này."))
+    before = db.session.get(User, petition.assignee_id) if petition.assignee_id else None
+    petition.assignee_id = chosen.id
+    return {"from": before.username if before else None, "to": chosen.username}
+
+
 def _redact(petition, actor, note, public_title: str = "", public_body: str = ""):
     _need(note, _l("Cần ghi lý do biên tập."))
     data = {
@@ -422,4 +450,5 @@ _HANDLERS = {
     "release_photos": _release_photos,
     "withhold_photos": _withhold_photos,
     "reopen": _reopen,
+    "assign": _assign,
 }
