@@ -139,9 +139,6 @@ def bind_to_test_transaction(other_app):
         yield other_app
 
 
-LIVE: dict = {}  # the live server's app, for helpers that look into its database
-
-
 @pytest.fixture(scope="session")
 def live_server(postgresql_proc, redis_proc, tmp_path_factory):
     """The portal served over HTTP from a thread, on its own committed database.
@@ -179,6 +176,8 @@ def live_server(postgresql_proc, redis_proc, tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    from tests.factories import LIVE
+
     LIVE["app"] = app
     yield app
     server.shutdown()
@@ -268,7 +267,7 @@ def pass_second_factor(page, username: str) -> None:
     import pyotp
 
     from app.models import User
-    from tests.factories import next_code
+    from tests.factories import LIVE, next_code
 
     page.wait_for_load_state("domcontentloaded")
     if "/login/enrol" in page.url:

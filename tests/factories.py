@@ -108,6 +108,9 @@ def officer(role: str, area_code: str | None = None, username: str | None = None
 
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the test officers' authenticator app
+# The browser tests' live server app, for helpers that look into its database. Here, not in conftest:
+# pytest loads conftest under a name of its own, so a test importing tests.conftest gets a second copy.
+LIVE: dict = {}
 
 
 def next_code(user) -> str:
