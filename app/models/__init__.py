@@ -1,6 +1,7 @@
 """The portal's tables."""
 
 from app.models.agency import Agency
+from app.models.answer_template import AnswerTemplate
 from app.models.area import Area, Generation
 from app.models.audit import AuditEvent
 from app.models.outbox import OutboxJob
@@ -12,6 +13,7 @@ from app.models.workflow import DeadlineRule, Holiday, Notice, Referral
 
 __all__ = [
     "Agency",
+    "AnswerTemplate",
     "Area",
     "AuditEvent",
     "Category",

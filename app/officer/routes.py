@@ -20,7 +20,7 @@ from app.officer import bp
 from app.officer.forms import FILTERS, ActionForm, FileForCitizenForm, FilterForm
 from app.petitions.photos import send_photo
 from app.queries.areas import area_outline
-from app.services import areas, categories, inbox, referrals, scope, workflow
+from app.services import answer_templates, areas, categories, inbox, referrals, scope, workflow
 from app.services import petitions as petition_service
 
 
@@ -63,8 +63,9 @@ def _village_choices() -> list[tuple[str, str]]:
 
 @bp.get("/petitions/<int:petition_id>")
 def petition(petition_id: int):
-    """Show a petition with its place, photos, history and actions."""
-    return _petition_page(scope.petition_for(current_user, petition_id))
+    """Show a petition with its place, photos, history and actions (?use=<template id>: an answer prefilled)."""
+    found = scope.petition_for(current_user, petition_id)
+    return _petition_page(found, use=params.parse_int(request.args, "use", 1, 2**31 - 1))
 
 
 def _petition_page(
@@ -74,6 +75,7 @@ def _petition_page(
     form: ActionForm | None = None,
     status: int = 200,
     choices: list | None = None,
+    use: int | None = None,
 ):
     history = db.session.scalars(
         select(AuditEvent).where(AuditEvent.petition_id == petition.id).order_by(AuditEvent.id)
@@ -94,6 +96,7 @@ def _petition_page(
         event_names=workflow.EVENT_NAMES,
         actor_name=workflow.actor_name,
         assignable=workflow.assignable(petition),
+        **_templates(petition, use),
         status_names=STATUS_NAMES,
         agencies=referrals.agencies_for(petition),
         choices=choices or [],
@@ -101,6 +104,15 @@ def _petition_page(
             select(Referral).where(Referral.petition_id == petition.id).order_by(Referral.id)
         ).all(),
     ), status
+
+
+def _templates(petition: Petition, use: int | None) -> dict:
+    """The answer templates offered on the resolve and reject forms, and the text of the one chosen."""
+    offered = {action: answer_templates.for_petition(petition, action) for action in ("resolve", "reject")}
+    prefill = {
+        action: answer_templates.fill(t, petition) for action, found in offered.items() for t in found if t.id == use
+    }
+    return {"answer_templates": offered, "prefill": prefill}
 
 
 def _point(petition: Petition) -> list[float] | None:
