@@ -21,6 +21,7 @@ from app.officer.forms import FILTERS, ActionForm, FileForCitizenForm, FilterFor
 from app.petitions.photos import send_photo
 from app.queries.areas import area_outline
 from app.services import answer_templates, areas, categories, inbox, referrals, scope, workflow
+from app.services import bulk as bulk_actions
 from app.services import petitions as petition_service
 
 
@@ -52,6 +53,8 @@ def inbox_page():
         all_queue={k: v for k, v in filters.items() if k != "unplaced"},  # the "all" tab: the same filters
         category_names=dict(categories.choices()),
         status_names=STATUS_NAMES,
+        bulk_actions=bulk_actions.ACTIONS,
+        transitions=workflow.TRANSITIONS,
     )
 
 
@@ -141,6 +144,21 @@ def photo(petition_id: int, photo_id: int):
     petition = scope.petition_for(current_user, petition_id)
     found = next((p for p in petition.photos if p.id == photo_id and p.status == "ready"), None) or abort(404)
     return send_photo(found, public=False)
+
+
+@bp.post("/bulk")
+def bulk():
+    """Apply one action to the petitions picked in the inbox; a line per petition says how it went."""
+    form = ActionForm()
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit() and len(v) < 12]
+    if not form.validate_on_submit() or form.action.data not in bulk_actions.ACTIONS:
+        abort(400)
+    if not ids:
+        flash(_("Hãy đánh dấu ít nhất một kiến nghị."), "error")
+        return redirect(url_for(".inbox_page"), 303)
+    details = {k: v for k, v in form.details().items() if k in ("assignee", "area_code", "into_code")}
+    lines = bulk_actions.apply(current_user, ids, form.action.data, note=form.note.data or "", **details)
+    return render_template("officer/bulk_result.html", lines=lines, action=workflow.TRANSITIONS[form.action.data].label)
 
 
 @bp.get("/petitions/<int:petition_id>/referrals/<int:referral_id>/file")
