@@ -85,3 +85,33 @@ def test_a_template_without_a_name_or_text_is_refused_with_a_message(client, app
     }
     response = client.post("/officer/answer-templates", data=data)
     assert response.status_code == 422 and says in response.get_data(as_text=True)
+
+
+def test_templates_follow_the_province_of_the_inbox_holding_the_petition(client, app_ctx):
+    from app.services import answer_templates
+    from app.services.workflow import act
+
+    import_features(mini_geography(), "2025")
+    log_in(client, officer("province", "46"))
+    add_template(client, name="Mẫu của tỉnh 46")
+    client.delete_cookie("session")
+    log_in(client, officer("province", "99"))
+    add_template(client, name="Mẫu của tỉnh 99")
+    petition = petition_in(slice_communes(1)[0])  # filed in 46
+    act(petition, "forward", officer("central"), area_code="99001")  # central staff send it to province 99
+    assert [t.name for t in answer_templates.for_petition(petition, "resolve")] == ["Mẫu của tỉnh 99"]
+    of_46 = db.session.scalars(select(AnswerTemplate).where(AnswerTemplate.name == "Mẫu của tỉnh 46")).one()
+    client.delete_cookie("session")
+    clerk = officer("commune", "99001")
+    act(petition, "accept", clerk)
+    log_in(client, clerk)
+    page = client.get(f"/officer/petitions/{petition.id}?use={of_46.id}").get_data(as_text=True)
+    assert "đã làm việc với UBND" not in page  # another province's template is not filled, even by its id
+
+
+def test_a_reason_template_longer_than_a_reason_may_be_is_refused(client, app_ctx):
+    log_in(client, officer("province", "46"))
+    token = csrf_token(client, "/officer/answer-templates")
+    data = {"csrf_token": token, "name": "Quá dài", "action": "reject", "category": "", "body": "x" * 3500}
+    response = client.post("/officer/answer-templates", data=data)
+    assert response.status_code == 422 and "tối đa 3000 ký tự" in response.get_data(as_text=True)

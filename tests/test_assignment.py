@@ -96,3 +96,20 @@ def test_an_officer_assigns_from_the_petition_page(client, team):
     assert client.post(f"{page}/act", data={**data, "assignee": "tran.van.minh"}).status_code == 303
     db.session.refresh(petition)
     assert petition.assignee.username == "tran.van.minh"
+
+
+def test_an_assignee_who_left_the_inbox_is_not_reminded_and_the_inbox_is(team):
+    petition = petition_in(team["here"])
+    act(petition, "assign", team["lan"], assignee="tran.van.minh")
+    team["minh"].area_id = team["elsewhere"].area_id  # moved to another commune since
+    petition.due_at = datetime.now(UTC) - timedelta(hours=1)
+    db.session.commit()
+    reminders.run()
+    told = set(db.session.scalars(select(Notice.recipient).where(Notice.petition_id == petition.id)))
+    assert "nguyen.thi.lan" in told and "tran.van.minh" not in told
+
+
+def test_an_officer_named_like_a_system_actor_keeps_their_name_in_the_history(team):
+    from app.services.workflow import actor_name
+
+    assert actor_name("system") == "Hệ thống" and actor_name("system", actor_id=7) == "system"

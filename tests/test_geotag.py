@@ -171,6 +171,10 @@ def test_regeotag_moves_the_inbox_with_its_commune_or_province_and_leaves_any_ot
     )
     in_province.assigned_area_id = old["99"].id
     elsewhere.assigned_area_id = old["99002"].id  # forwarded to the neighbouring commune
+    from tests.factories import officer
+
+    clerk, neighbour = officer("commune", "99001"), officer("commune", "99002")
+    in_commune.assignee_id, elsewhere.assignee_id = clerk.id, neighbour.id
     db.session.flush()
     import_features(mini_geography(), "mini-2026")
     new = {a.code: a for a in db.session.scalars(select(Area).where(Area.id.not_in([a.id for a in old.values()])))}
@@ -185,3 +189,5 @@ def test_regeotag_moves_the_inbox_with_its_commune_or_province_and_leaves_any_ot
     assert (in_commune.assigned_area_id, in_commune.assigned_province_id) == (new["99001"].id, new["99"].id)
     assert (in_province.assigned_area_id, in_province.assigned_province_id) == (new["99"].id, new["99"].id)
     assert (elsewhere.assigned_area_id, elsewhere.assigned_province_id) == (old["99002"].id, old["99"].id)
+    # Moved to another inbox: no longer its old assignee's; kept in its inbox: still theirs.
+    assert (in_commune.assignee_id, elsewhere.assignee_id) == (None, neighbour.id)

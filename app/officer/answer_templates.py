@@ -18,10 +18,16 @@ from app.services import answer_templates, categories
 
 
 class TemplateForm(FlaskForm):
-    name = StringField(_l("Tên mẫu"), validators=[DataRequired(_l("Hãy đặt tên mẫu.")), Length(max=120)])
+    name = StringField(
+        _l("Tên mẫu"),
+        validators=[DataRequired(_l("Hãy đặt tên mẫu.")), Length(max=120, message=_l("Tên mẫu quá dài."))],
+    )
     action = SelectField(_l("Dùng cho"), choices=list(TEMPLATE_ACTIONS.items()))
     category = SelectField(_l("Lĩnh vực"), validate_choice=False)
-    body = TextAreaField(_l("Nội dung"), validators=[DataRequired(_l("Hãy viết nội dung mẫu.")), Length(max=10000)])
+    body = TextAreaField(
+        _l("Nội dung"),
+        validators=[DataRequired(_l("Hãy viết nội dung mẫu.")), Length(max=8000, message=_l("Nội dung mẫu quá dài."))],
+    )
 
 
 def _form(template: AnswerTemplate | None = None) -> TemplateForm:
@@ -101,7 +107,7 @@ def _saved(template: AnswerTemplate | None, form: TemplateForm):
         )
     except answer_templates.TemplateError as refused:
         db.session.rollback()
-        flash(str(refused), "error")
+        flash(str(refused.args[0]), "error")
         return _page(form, template, 422)
     db.session.commit()
     flash(_("Đã lưu mẫu."), "success")

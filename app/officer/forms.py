@@ -82,15 +82,23 @@ def _optional_int(value) -> int | None:
 class ActionForm(FlaskForm):
     action = SelectField(choices=list(TRANSITIONS), validate_choice=True)
     version = IntegerField(validators=[Optional()])  # the version the officer's page showed
-    note = TextAreaField(_l("Ghi chú, lý do"), validators=[Length(max=4000)])
-    answer = TextAreaField(_l("Nội dung trả lời công dân"), validators=[Length(max=10000)])
-    area_code = StringField(_l("Xã, phường hoặc tỉnh nhận (gõ tên hoặc mã)"), validators=[Length(max=200)])
+    note = TextAreaField(
+        _l("Ghi chú, lý do"), validators=[Length(max=4000, message=_l("Ghi chú dài quá 4.000 ký tự."))]
+    )
+    answer = TextAreaField(
+        _l("Nội dung trả lời công dân"), validators=[Length(max=10000, message=_l("Câu trả lời dài quá 10.000 ký tự."))]
+    )
+    area_code = StringField(
+        _l("Xã, phường hoặc tỉnh nhận (gõ tên hoặc mã)"), validators=[Length(max=200, message=_l("Tên quá dài."))]
+    )
     into_code = StringField(_l("Mã kiến nghị gộp vào"), validators=[Length(max=24)])
-    village_code = StringField(_l("Thôn, tổ dân phố (gõ tên hoặc mã)"), validators=[Length(max=200)])
+    village_code = StringField(
+        _l("Thôn, tổ dân phố (gõ tên hoặc mã)"), validators=[Length(max=200, message=_l("Tên quá dài."))]
+    )
     agency_id = SelectField(_l("Cơ quan nhận"), coerce=_optional_int, validate_choice=False)
     agency = StringField(_l("Hoặc tên cơ quan khác (chỉ ghi nhận, không gửi)"), validators=[Length(max=200)])
     due_on = DateField(_l("Hạn trả lời"), validators=[Optional()])
-    assignee = StringField(_l("Cán bộ phụ trách"), validators=[Length(max=64)])
+    assignee = StringField(_l("Cán bộ phụ trách"), validators=[Length(max=64, message=_l("Tên đăng nhập quá dài."))])
     public_title = StringField(_l("Tiêu đề công khai"), validators=[Length(max=150)])
     public_body = TextAreaField(_l("Nội dung công khai"), validators=[Length(max=5000)])
 

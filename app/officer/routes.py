@@ -99,6 +99,7 @@ def _petition_page(
         event_names=workflow.EVENT_NAMES,
         actor_name=workflow.actor_name,
         assignable=workflow.assignable(petition),
+        assignee=workflow.current_assignee(petition),
         **_templates(petition, use),
         status_names=STATUS_NAMES,
         agencies=referrals.agencies_for(petition),

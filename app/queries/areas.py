@@ -122,7 +122,8 @@ def villages_named(folded_query: str, commune_ids: list[int], limit: int = 20) -
     whole_words = (" " + Area.search_name + " ").like(_containing(f" {folded_query} "))
     query = (
         select(Area)
-        .where(Area.parent_id.in_(commune_ids), Area.level == "village")
+        .join(Generation, Area.generation_id == Generation.id)
+        .where(Generation.is_current, Area.parent_id.in_(commune_ids), Area.level == "village")
         .where(Area.search_name.like(_containing(folded_query)))
         .order_by(whole_words.desc(), func.strpos(Area.search_name, folded_query), Area.search_name, Area.code)
         .limit(limit)

@@ -51,7 +51,11 @@ def regeotag(generation_id: int, open_only: bool = True) -> int:
     )
     _set_local(previous)
     moved = 0
-    for inbox, changes in (("assigned_area_id = m.assigned_area_id,", "DISTINCT"), ("", "NOT DISTINCT")):
+    # A petition moved to another inbox is no longer its old assignee's: that inbox's officers assign it anew.
+    for inbox, changes in (
+        ("assigned_area_id = m.assigned_area_id, assignee_id = NULL,", "DISTINCT"),
+        ("", "NOT DISTINCT"),
+    ):
         moved += db.session.execute(
             text(
                 f"""UPDATE petitions p

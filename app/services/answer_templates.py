@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from app.extensions import db
@@ -23,7 +24,9 @@ from app.services.workdays import VIETNAM
 
 FIELDS = ("ma_kien_nghi", "tieu_de", "linh_vuc", "thon", "xa", "tinh", "ngay_gui", "don_vi")
 _FIELD = re.compile(r"\{(" + "|".join(FIELDS) + r")\}")
-NAME_MAX, BODY_MAX = 120, 10000
+NAME_MAX = 120
+# Room left for the petition's details in the field the template fills (the answer: 10,000; the reason: 4,000).
+BODY_MAX = {"resolve": 8000, "reject": 3000}
 
 
 class TemplateError(ValueError):
@@ -36,7 +39,8 @@ def for_petition(petition: Petition, action: str) -> list[AnswerTemplate]:
         select(AnswerTemplate)
         .where(
             AnswerTemplate.action == action,
-            or_(AnswerTemplate.province_id.is_(None), AnswerTemplate.province_id == petition.province_id),
+            # The province of the inbox holding it (scope's rule), not where it was first filed.
+            or_(AnswerTemplate.province_id.is_(None), AnswerTemplate.province_id == petition.assigned_province_id),
             or_(AnswerTemplate.category_code.is_(None), AnswerTemplate.category_code == petition.category_code),
         )
         .order_by(AnswerTemplate.category_code.is_(None), AnswerTemplate.province_id.is_(None), AnswerTemplate.name)
@@ -81,13 +85,19 @@ def save(
     """Create or change a template of the officer's own province (or the national ones)."""
     name, body = (name or "").strip(), (body or "").strip()
     if not may_edit(user):
-        raise TemplateError("Chỉ cán bộ tỉnh và trung ương soạn được mẫu.")
-    if not name or len(name) > NAME_MAX or not body or len(body) > BODY_MAX:
-        raise TemplateError(f"Cần tên mẫu (tối đa {NAME_MAX} ký tự) và nội dung (tối đa {BODY_MAX:,} ký tự).")
-    if action not in ("resolve", "reject"):
-        raise TemplateError("Hãy chọn mẫu dùng cho câu trả lời hay cho lý do không thụ lý.")
+        raise TemplateError(_l("Chỉ cán bộ tỉnh và trung ương soạn được mẫu."))
+    if action not in BODY_MAX:
+        raise TemplateError(_l("Hãy chọn mẫu dùng cho câu trả lời hay cho lý do không thụ lý."))
+    if not name or len(name) > NAME_MAX or not body or len(body) > BODY_MAX[action]:
+        raise TemplateError(
+            _l(
+                "Cần tên mẫu (tối đa %(name)d ký tự) và nội dung (tối đa %(body)d ký tự).",
+                name=NAME_MAX,
+                body=BODY_MAX[action],
+            )
+        )
     if category and category not in {code for code, _ in categories.choices()}:
-        raise TemplateError("Lĩnh vực không hợp lệ.")
+        raise TemplateError(_l("Lĩnh vực không hợp lệ."))
     if template is None:
         template = AnswerTemplate(province_id=user.area_id if user.role == "province" else None)
         db.session.add(template)

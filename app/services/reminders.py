@@ -38,7 +38,7 @@ def run(now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
         petition = petitions[petition_id]
         body = f"Kiến nghị {petition.reference} quá hạn xử lý ({petition.status_name})."
         # The assignee first: the inbox's officers together only when it is assigned to no one active.
-        assignee = petition.assignee if petition.assignee is not None and petition.assignee.active else None
+        assignee = workflow.current_assignee(petition)
         inbox = [assignee] if assignee is not None else officers.of_area(petition.assigned_area_id)
         told = inbox + [u for u in officers.of_province(petition.assigned_province_id) if u not in inbox]
         notices.notify_officers(petition, told, key, body)

@@ -99,8 +99,13 @@ ACTOR_NAMES = {
 }
 
 
-def actor_name(label: str) -> str:
-    """An audit row's actor in the reader's language: "citizen" → Công dân, "partner:zalo-oa" → Đối tác zalo-oa."""
+def actor_name(label: str, actor_id: int | None = None) -> str:
+    """An audit row's actor in the reader's language: "citizen" → Công dân, "partner:zalo-oa" → Đối tác zalo-oa.
+
+    An officer's username stays as it is, whatever it is (an account may be named "system").
+    """
+    if actor_id is not None:
+        return label
     if label in ACTOR_NAMES:
         return str(ACTOR_NAMES[label])
     kind, _, name = label.partition(":")
@@ -388,6 +393,14 @@ def _refer(petition, actor, note, agency: str = "", due_on: date | None = None, 
     db.session.flush()
     referrals.queue_sending(referral)
     return {"referral_id": referral.id, "agency": referral.agency, "due_on": due_on.isoformat()}
+
+
+def current_assignee(petition: Petition) -> User | None:
+    """The officer the petition is assigned to, while that officer is active and of the inbox holding it."""
+    user = petition.assignee
+    if user is None or not user.active or user.area_id != petition.assigned_area_id:
+        return None
+    return user
 
 
 def assignable(petition: Petition) -> list[User]:
