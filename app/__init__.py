@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.accounts.cli import officers_cli
     from app.agency import bp as agency_bp
     from app.agency.cli import agencies_cli
+    from app.alerts import bp as alerts_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.geodata.cli import geodata_cli
@@ -89,6 +90,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(maps_bp)
     app.register_blueprint(agency_bp)
     app.register_blueprint(inbound_bp)
+    app.register_blueprint(alerts_bp)
     app.cli.add_command(agencies_cli)
     app.cli.add_command(geodata_cli)
     app.cli.add_command(inbound_cli)

@@ -146,6 +146,8 @@ class Config:
         self.INBOUND_EMAIL_ADDRESS = env.get("INBOUND_EMAIL_ADDRESS", "")
         self.INBOUND_DEFAULT_AREA = env.get("INBOUND_DEFAULT_AREA", "")
         self.INBOUND_SMS_LIMIT = env.get("INBOUND_SMS_LIMIT", "600 per minute")
+        # Area alerts asked for, per client address (each mails a confirmation to the address given).
+        self.ALERT_LIMIT = env.get("ALERT_LIMIT", "5 per hour;20 per day")
         # The portal's address as citizens reach it: the links in notices sent from jobs.
         self.PORTAL_URL = env.get("PORTAL_URL", "http://127.0.0.1:5000").rstrip("/")
         # Exports larger than this are built by an RQ job with progress and a download link.

@@ -124,6 +124,10 @@ def _rated_petition() -> str:
     return "rated:" + "".join(ch for ch in (request.view_args or {}).get("code", "").upper() if ch.isalnum())
 
 
+def _alert_limit() -> str:
+    return current_app.config["ALERT_LIMIT"]
+
+
 def _inbound_limit() -> str:
     return current_app.config["INBOUND_SMS_LIMIT"]
 
@@ -160,6 +164,10 @@ LIMITS = {
     "agency.reply": [(_agency_limit, None, None)],
     "agency.updates": [(_agency_limit, None, None)],
     "inbound.sms": [(_inbound_limit, None, None)],  # one gateway: generous
+    # Each alert asked for mails a stranger's address: few per client.
+    "alerts.subscribe": [(_alert_limit, _not_a_post, None)],
+    "alerts.confirm": [(_agency_limit, None, None)],
+    "alerts.unsubscribe": [(_agency_limit, None, None)],
     **{
         f"open311.{read}": [(_open311_read_limit, None, None)]
         for read in ("discovery", "services", "service_definition", "request_list", "request_detail", "token")

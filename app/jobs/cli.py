@@ -32,7 +32,7 @@ ANONYMISE_EVERY_S = 86400
 @click.option("--every", type=float, default=0, help="Repeat every N seconds (0: once).")
 def sweep(every):
     """Hand waiting outbox jobs to RQ; every 5 minutes, poll Open311 agencies; hourly, the overdue reminders;
-    daily, the anonymisation."""
+    daily, the anonymisation and the alerts' digests."""
     # Both run at start: the monotonic clock counts from boot, so 0.0 could be minutes ago.
     last_remind = last_anonymise = last_poll = float("-inf")
     while True:
@@ -51,6 +51,7 @@ def sweep(every):
                 last_poll = time.monotonic()
             if time.monotonic() - last_anonymise >= ANONYMISE_EVERY_S:
                 outbox.schedule("anonymise_contacts")
+                outbox.schedule("send_alert_digests")
                 last_anonymise = time.monotonic()
         except OperationalError:
             db.session.rollback()

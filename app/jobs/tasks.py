@@ -17,6 +17,7 @@ from app.queries.exports import export_rows
 from app.queries.report_stats import count
 from app.services import (
     aggregates,
+    alerts,
     export_jobs,
     exports,
     notices,
@@ -123,6 +124,24 @@ def deliver_webhook(outbox_id: int, delivery_id: int) -> None:
         db.session.commit()
         if not settled:
             raise notices.TryAgain(f"webhook delivery {delivery_id} waits for the partner's server")
+
+
+def send_alerts(outbox_id: int, petition_id: int) -> None:
+    """Mail the area alerts a newly published petition is news for."""
+    with _app_context():
+        petition = db.session.get(Petition, petition_id)
+        mails = alerts.notify_now(petition) if petition is not None else []
+        outbox.mark_done(outbox_id)
+        db.session.commit()
+        outbox.hand_over(mails)
+
+
+def send_alert_digests() -> None:
+    """Mail each daily area alert the petitions published since its last digest."""
+    with _app_context():
+        mails = alerts.digests()
+        db.session.commit()
+        outbox.hand_over(mails)
 
 
 def poll_referrals() -> None:

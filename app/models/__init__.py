@@ -1,6 +1,7 @@
 """The portal's tables."""
 
 from app.models.agency import Agency
+from app.models.alert import AlertSubscription
 from app.models.answer_template import AnswerTemplate
 from app.models.area import Area, Generation
 from app.models.audit import AuditEvent
@@ -13,6 +14,7 @@ from app.models.workflow import DeadlineRule, Holiday, Notice, Referral
 
 __all__ = [
     "Agency",
+    "AlertSubscription",
     "AnswerTemplate",
     "Area",
     "AuditEvent",

@@ -46,9 +46,15 @@ def base_kind(kind: str) -> str:
     return kind.partition(":")[0]
 
 
-def render(notice: Notice, petition: Petition, *, secret: bool = True) -> Message:
+# Notices about no one petition: an alert's confirmation, a daily digest of several.
+ABOUT_NO_PETITION = ("alert_confirm", "alert_digest")
+
+
+def render(notice: Notice, petition: Petition | None, *, secret: bool = True) -> Message:
     """The message of this notice; with secret=False, as the notices table keeps it (the code masked)."""
-    if base_kind(notice.kind) in ("referral", "referral_reminder"):
+    if base_kind(notice.kind) in ("alert", *ABOUT_NO_PETITION):
+        content = _alert(notice, petition)
+    elif base_kind(notice.kind) in ("referral", "referral_reminder"):
         content = _referral(int(notice.kind.partition(":")[2]), reminder=base_kind(notice.kind) == "referral_reminder")
     else:
         content = _content(base_kind(notice.kind), notice.channel, petition, petition.display_code if secret else MASK)
@@ -97,6 +103,36 @@ def _referral(referral_id: int, reminder: bool = False) -> Content:
         subject = f"Nhắc: kiến nghị {values['reference']} cần trả lời trước ngày {values['due_on']}"
     text = render_template("notices/referral.txt", **values)
     return Content(subject, text, render_template("notices/referral.html", subject=subject, **values), {})
+
+
+def _alert(notice: Notice, petition: Petition | None) -> Content:
+    """An area alert's mail: its confirmation, one new published petition, or a day's digest."""
+    from app.models import AlertSubscription
+
+    kind = base_kind(notice.kind)
+    sub = db.session.get(AlertSubscription, int(notice.kind.split(":")[1]))
+    base = current_app.config["PORTAL_URL"]
+    values = {
+        "area": sub.area.full_name,
+        "confirm_url": f"{base}/alerts/confirm/{sub.token}",
+        "unsubscribe_url": f"{base}/alerts/unsubscribe/{sub.token}",
+        "digest": notice.body,
+    }
+    if kind == "alert":  # the published view only, as the public page shows it
+        place = ", ".join(a.full_name for a in (petition.village, petition.commune) if a is not None)
+        values.update(
+            title=petition.shown_title,
+            body=petition.shown_body[:600],
+            place=place,
+            url=f"{base}/p/{petition.public_id}",
+        )
+    subject = {
+        "alert_confirm": f"Xác nhận nhận tin kiến nghị mới tại {values['area']}",
+        "alert": f"Kiến nghị mới tại {values['area']}",
+        "alert_digest": f"Kiến nghị mới trong ngày tại {values['area']}",
+    }[kind]
+    text = render_template(f"notices/{kind}.txt", **values)
+    return Content(subject, text, render_template("notices/alert.html", subject=subject, text=text), {})
 
 
 def _plain(text: str) -> str:

@@ -81,11 +81,18 @@ def deliver(notice_id: int) -> bool:
     notice = db.session.get(Notice, notice_id, with_for_update=True)
     if notice is None or notice.status != "pending":
         return True  # run twice, or settled meanwhile
-    petition = db.session.get(Petition, notice.petition_id)
+    petition = db.session.get(Petition, notice.petition_id) if notice.petition_id else None
     notice.attempts += 1
     notice.last_attempt_at = datetime.now(UTC)
     sender = senders.configured().get(notice.channel)
-    if sender is None or petition is None or petition.contact_erased_at is not None:
+    kind = notice_texts.base_kind(notice.kind)
+    about_no_petition = kind in notice_texts.ABOUT_NO_PETITION  # an alert's confirmation, a digest
+    to_the_citizen = kind in CITIZEN_CHANNELS
+    if (
+        sender is None
+        or (petition is None and not about_no_petition)
+        or (to_the_citizen and petition.contact_erased_at is not None)
+    ):
         notice.status, notice.last_error = "gave_up", "the channel is off, or the citizen's contact was erased"
         return True
     try:
@@ -102,12 +109,15 @@ def deliver(notice_id: int) -> bool:
     return notice.status != "pending"
 
 
-def _scrubbed(reason: str, notice: Notice, petition: Petition) -> str:
+def _scrubbed(reason: str, notice: Notice, petition: Petition | None) -> str:
     """A channel's reason as it may be kept and shown: what servers echo back (the address, the
     message with its tracking code) masked."""
-    for secret in {notice.recipient, senders.international(notice.recipient), petition.display_code}:
-        reason = reason.replace(secret, masked_recipient(secret) if secret != petition.display_code else MASK)
-    return reason.replace(petition.tracking_code, MASK)[:1000]
+    code = petition.display_code if petition is not None else None
+    for secret in {notice.recipient, senders.international(notice.recipient)}:
+        reason = reason.replace(secret, masked_recipient(secret))
+    if petition is not None:
+        reason = reason.replace(code, MASK).replace(petition.tracking_code, MASK)
+    return reason[:1000]
 
 
 def failures(limit: int = 200) -> list[Notice]:

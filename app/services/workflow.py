@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.models import Area, AuditEvent, Petition, PetitionAnswer, Referral, User
 from app.models.petition import OPEN_STATUSES, STATUS_NAMES, normalize_reference
-from app.services import areas, deadlines, outbox, scope
+from app.services import areas, deadlines, outbox, publication, scope
 
 
 class WorkflowError(ValueError):
@@ -200,6 +200,8 @@ def _tell_partners(petition: Petition, action: str, from_status: str) -> None:
         webhooks.emit(petition, "petition.status_changed")
     if action == "resolve":
         webhooks.emit(petition, "petition.answered")
+    if action == "accept" and publication.is_published(petition):
+        outbox.add("send_alerts", petition.id)  # news for the area's alerts
 
 
 def _lock(petition: Petition) -> None:
