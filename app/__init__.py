@@ -101,6 +101,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(partners_cli)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(storage_cli)
+    from app.services import category_questions
+
+    app.jinja_env.globals.update(questions=category_questions, choices_of=category_questions.choices_of)
     limits.init_app(app)
     guessing.init_app(app)
     return app

@@ -7,7 +7,15 @@ from app.models.area import Area, Generation
 from app.models.audit import AuditEvent
 from app.models.outbox import OutboxJob
 from app.models.partner import Partner
-from app.models.petition import Category, Petition, PetitionAnswer, PetitionPhoto, PetitionSupport, VoiceFlag
+from app.models.petition import (
+    Category,
+    CategoryQuestion,
+    Petition,
+    PetitionAnswer,
+    PetitionPhoto,
+    PetitionSupport,
+    VoiceFlag,
+)
 from app.models.user import LoginFailure, RecoveryCode, User
 from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.models.workflow import DeadlineRule, Holiday, Notice, Referral
@@ -19,6 +27,7 @@ __all__ = [
     "Area",
     "AuditEvent",
     "Category",
+    "CategoryQuestion",
     "DeadlineRule",
     "Generation",
     "Holiday",

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import BigInteger, DateTime, FetchedValue, ForeignKey, Identity, SmallInteger, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -66,6 +67,23 @@ class Category(db.Model):
     name_vi: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    notice: Mapped[str | None] = mapped_column(Text)  # shown with the category on the form ("cháy, nổ: 114")
+
+
+class CategoryQuestion(db.Model):
+    """One more thing a category asks the citizen: a list, a number, a yes/no (an Open311 attribute too)."""
+
+    __tablename__ = "category_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
+    code: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(8))  # list | number | yesno
+    label: Mapped[str] = mapped_column(String(200))
+    options: Mapped[list] = mapped_column(JSONB, default=list)  # [[key, label], …]
+    required: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -120,6 +138,8 @@ class Petition(db.Model):
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The officer of the inbox who handles it (None: the inbox's officers together).
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The answers to its category's questions, by question code (app/services/category_questions.py).
+    category_answers: Mapped[dict | None] = mapped_column(JSONB)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     # Publication: the citizen's choice (officials' conduct is private by
     # default), an officer's acceptance, and photos released by an officer.

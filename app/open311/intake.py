@@ -21,7 +21,7 @@ from app.models import Partner
 from app.open311 import Open311Error
 from app.petitions.forms import normalize_email, normalize_phone
 from app.queries.areas import area_by_code
-from app.services import categories
+from app.services import categories, category_questions
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.petitions import BODY_MAX, BODY_MIN, NAME_MAX, TITLE_MAX, TITLE_MIN, Submission, names_a_place
 
@@ -123,6 +123,8 @@ def read(form: MultiDict, partner: Partner, idempotency_header: str | None) -> S
     if key and not IDEMPOTENCY_KEY.fullmatch(key):
         problems.append("Khóa chống gửi trùng (Idempotency-Key) gồm 1–50 ký tự chữ, số, «.», «_», «:», «-».")
 
+    answers, wrong = category_questions.check(service_code, category_questions.from_mapping(form, "attribute[", "]"))
+    problems += [f"attribute[{code}]: {message}" for code, message in wrong.items()]
     if problems:
         raise Open311Error(400, *problems)
     return Submission(
@@ -137,6 +139,7 @@ def read(form: MultiDict, partner: Partner, idempotency_header: str | None) -> S
         name=name if phone else None,
         phone=phone,
         email=email,
+        answers=answers,
         idempotency_key=f"p{partner.id}:{key}" if key else None,
         channel="open311",
         actor_label=f"partner:{partner.name}",

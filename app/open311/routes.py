@@ -21,7 +21,7 @@ from app.extensions import csrf, db
 from app.models import Petition
 from app.open311 import Open311Error, bp, intake, request_partner
 from app.open311.formats import errors, format_of, render
-from app.services import open311, publication
+from app.services import category_questions, open311, publication
 from app.services import petitions as petition_service
 
 FMT = "<any(json, xml):fmt>"
@@ -131,10 +131,11 @@ def services(fmt: str):
 
 @bp.get(f"/v2/services/<service_code>.{FMT}")
 def service_definition(service_code: str, fmt: str):
-    """A service's extra attributes: none (the categories ask nothing more than a petition)."""
+    """A service's extra attributes: its category's questions, which a POST requests must satisfy."""
     if service_code not in open311.service_names():
         raise Open311Error(404, f"Không có lĩnh vực mã «{service_code[:40]}» (service_code); xem services.json.")
-    return render(fmt, {"service_code": service_code, "attributes": []}, "service_definition")
+    attributes = category_questions.as_open311_attributes(service_code)
+    return render(fmt, {"service_code": service_code, "attributes": attributes}, "service_definition")
 
 
 # ---------------------------------------------------------------- service requests

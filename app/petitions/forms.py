@@ -6,6 +6,7 @@ import re
 import uuid
 
 from email_validator import EmailNotValidError, validate_email
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -15,7 +16,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.extensions import db
 from app.queries.areas import area_by_code
-from app.services import areas, photos
+from app.services import areas, category_questions, photos
 from app.services.geotag import InvalidPoint, parse_point
 from app.services.petitions import (
     BODY_MAX,
@@ -113,6 +114,7 @@ class PetitionForm(FlaskForm):
             self.idempotency_key.data = uuid.uuid4().hex
         self._point = None
         self._photos: list[PhotoUpload] = []
+        self.answers, self.question_errors = {}, {}
 
     def validate(self, extra_validators=None) -> bool:
         """Check every field, then the shape of the place rule: its message stands by the province picker.
@@ -121,6 +123,11 @@ class PetitionForm(FlaskForm):
         service says when it submits (NoPlace, shown at the same spot).
         """
         valid = super().validate(extra_validators)
+        # The category's own questions (app/services/category_questions.py): their refusals by the question.
+        self.answers, self.question_errors = category_questions.check(
+            self.category.data or "", category_questions.from_mapping(request.form, "q_")
+        )
+        valid = valid and not self.question_errors
         if self.lat.errors or self.photos.errors:
             return valid  # a point that is no place in Vietnam, or an unreadable photo, has its own message
         photo = photo_location(self._photos)
@@ -240,6 +247,7 @@ class PetitionForm(FlaskForm):
             name=None if anonymous else self.name.data.strip(),
             phone=None if anonymous else normalize_phone(self.phone.data),
             email=normalize_email(self.email.data),
+            answers=self.answers,
             idempotency_key=self.idempotency_key.data,
             publishable={"y": True, "n": False}.get(self.publish.data or ""),  # none chosen: the category's default
             channel=channel,

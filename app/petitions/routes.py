@@ -90,7 +90,8 @@ def create():  # rate limited: see app/limits.py
         return _form_page(form)
     if not form.validate_on_submit():
         if wants_json():
-            return jsonify({"errors": form.errors}), 422
+            questions = {f"q_{code}": [message] for code, message in form.question_errors.items()}
+            return jsonify({"errors": {**form.errors, **questions}}), 422
         return _form_page(form, 422)
     try:
         result = petition_service.submit(form.to_submission(channel="web"))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Area, Partner, Petition
 from app.models.petition import OPEN_STATUSES, STATUS_NAMES
-from app.services import categories, publication, scope
+from app.services import categories, category_questions, publication, scope
 from app.text import fold
 
 CLOSED_STATUSES = tuple(s for s in STATUS_NAMES if s not in OPEN_STATUSES)  # resolved, rejected, merged
@@ -34,12 +34,13 @@ def open311_status(status: str) -> str:
 
 def services() -> list[dict]:
     """The petition categories as Open311 services (names in Vietnamese)."""
+    asking = category_questions.asking()
     return [
         {
             "service_code": code,
             "service_name": name_vi,
             "description": f"Kiến nghị, phản ánh thuộc lĩnh vực {name_vi}.",
-            "metadata": False,  # no extra attributes: a service definition lists none
+            "metadata": code in asking,  # the category asks more: its service definition lists attributes
             "type": "realtime",
             "keywords": ", ".join(dict.fromkeys([name_vi, fold(name_vi), name_en])),
             "group": "Kiến nghị, phản ánh",

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from psycopg.types.json import Jsonb
 from sqlalchemy import select
 
 from app import metrics
@@ -109,6 +110,7 @@ class Submission:
     name: str | None = None
     phone: str | None = None
     email: str | None = None  # for the receipt and the answer; kept from officers when anonymous
+    answers: dict = field(default_factory=dict)  # to the category's questions, checked (category_questions.check)
     idempotency_key: str | None = None
     channel: str = "web"  # web | api | hotline | paper | voter_meeting | …
     photos: list[PhotoUpload] = field(default_factory=list)
@@ -120,17 +122,22 @@ class Submission:
     def digest(self) -> str:
         """What a repeat of this submission must hold the same (photos aside: a phone may shrink them anew)."""
         fields = (
-            self.title,
-            self.body,
-            self.category,
-            self.lon,
-            self.lat,
-            self.chosen_code,
-            self.anonymous,
-            self.name,
-            self.phone,
-            self.publishable,
-        ) + ((self.email,) if self.email else ())  # without one, the digest a key got before e-mail existed
+            (
+                self.title,
+                self.body,
+                self.category,
+                self.lon,
+                self.lat,
+                self.chosen_code,
+                self.anonymous,
+                self.name,
+                self.phone,
+                self.publishable,
+            )
+            + ((self.email,) if self.email else ())
+            + ((sorted(self.answers.items()),) if self.answers else ())
+        )
+        # (without them, the digest a key got before e-mail and the category's questions existed)
         return hashlib.sha256(json.dumps(fields, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
@@ -223,6 +230,7 @@ def submit(sub: Submission) -> Submitted:
         "contact_name": None if sub.anonymous else sub.name,
         "contact_phone": None if sub.anonymous else sub.phone,
         "contact_email": sub.email or None,
+        "category_answers": Jsonb(sub.answers) if sub.answers else None,
         "consent_at": datetime.now(UTC),
         "due_at": deadlines.due("received", sub.category, datetime.now(UTC)),
         "filed_by_id": sub.filed_by_id,

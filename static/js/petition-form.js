@@ -384,6 +384,15 @@
   }
   el.category.addEventListener('change', similar);
 
+  /* The categories' own questions: only the chosen category's block is shown (all are, without script). */
+  const showQuestions = () => {
+    form.querySelectorAll('.category-questions').forEach((block) => {
+      block.hidden = block.dataset.category !== el.category.value;
+    });
+  };
+  el.category.addEventListener('change', showQuestions);
+  showQuestions();
+
   function similarItem(p) {
     const href = safeUrl(p.status_url);
     const people = (n) => t('supporters', { n: n || 0 });
