@@ -33,6 +33,7 @@ class Mailbox:
 
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
+        self.raw: list[bytes] = []  # as received, byte for byte
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refused: set[str] = set()
         self.tls_sessions = 0
@@ -48,6 +49,7 @@ class Mailbox:
             self.tls_sessions += 1
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+        self.raw.append(envelope.original_content)
         return "250 Message accepted for delivery"
 
 

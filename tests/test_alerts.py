@@ -81,7 +81,8 @@ def test_an_alert_confirmed_from_its_mail_brings_each_new_published_petition_of_
     assert mail.messages[-1]["To"] == "truong.thon@dan.vn" and "Xác nhận" in mail.messages[-1]["Subject"]
     confirm(client, mail)
     petition = published(commune)
-    petition_in(commune, publishable=False, title="Kiến nghị riêng")  # kept private: never in an alert
+    private = petition_in(commune, publishable=False, title="Kiến nghị riêng")  # the citizen kept it private
+    act(private, "accept", officer("commune", commune))  # accepted, still never in an alert
     run_jobs()
     [alert] = [m for m in mail.messages if m["Subject"].startswith("Kiến nghị mới tại")]
     text = alert.get_body(("plain",)).get_content()
@@ -111,11 +112,14 @@ def test_a_daily_alert_gets_one_digest_of_the_day_s_petitions_of_its_categories(
     sub.last_digest_at = datetime.now(UTC) - timedelta(minutes=1)
     roads = [published(commune) for _ in range(2)]
     other = published(commune, category="environment")
+    private = petition_in(commune, publishable=False)
+    act(private, "accept", officer("commune", commune))
     assert len(alerts.digests()) == 1
     run_jobs()
     [digest] = [m for m in mail.messages if "trong ngày" in m["Subject"]]
     text = digest.get_body(("plain",)).get_content()
     assert all(f"/p/{p.public_id}" in text for p in roads) and f"/p/{other.public_id}" not in text
+    assert f"/p/{private.public_id}" not in text
     assert alerts.digests() == []  # nothing new since
 
 
@@ -134,3 +138,27 @@ def test_alerts_are_off_while_e_mail_is(client, app_ctx):
 def test_an_unknown_link_is_a_404(client, mail):
     assert client.get("/alerts/confirm/khong-co").status_code == 404
     assert client.get("/alerts/unsubscribe/" + "x" * 100).status_code == 404
+
+
+def test_an_address_gets_few_confirmation_mails_whoever_asks_and_however_it_is_written(client, mail):
+    for email in ("Nan.Nhan@dan.vn", "nan.nhan@dan.vn", "NAN.NHAN@DAN.VN"):
+        ask(client, "Đại Đức", email=email)
+    assert len(db.session.scalars(select(AlertSubscription)).all()) == 2
+
+
+def test_an_alert_ended_or_a_petition_unpublished_after_the_mail_was_queued_sends_nothing(client, mail):
+    commune = slice_communes(1)[0]
+    ask(client, "Đại Đức")
+    run_jobs()
+    confirm(client, mail)
+    petition = published(commune)
+    petition.publishable = False  # withdrawn from publication before the mail went
+    db.session.commit()
+    run_jobs()
+    assert not [m for m in mail.messages if m["Subject"].startswith("Kiến nghị mới tại")]
+
+
+def test_an_alert_never_confirmed_is_forgotten_after_a_week(client, mail):
+    ask(client, "Đại Đức")
+    assert alerts.forget_unconfirmed(datetime.now(UTC) + timedelta(days=8)) == 1
+    assert db.session.scalars(select(AlertSubscription)).all() == []

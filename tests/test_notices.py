@@ -298,3 +298,16 @@ def test_the_e_mail_address_is_erased_with_the_rest_of_the_contact(client, chann
 def test_a_channel_setting_that_cannot_work_stops_the_portal_at_start(setting, value):
     with pytest.raises(ConfigError, match="Notices"):
         create_app({"TESTING": True, setting: value})
+
+
+def test_a_long_vietnamese_subject_arrives_whole_in_lines_mail_servers_take(client, channels):
+    from app.senders import Message
+    from app.senders.email import Email
+
+    subject = "Kiến nghị mới tại Phường Đại Đức — Thành phố Huế, một tiêu đề đủ dài để phải gấp dòng nhiều lần"
+    sender = Email(channels["mail"].url, "Cổng Mặt trận số <no-reply@mattran.test>", channels["mail"].ca_file, 5)
+    sender.send(Message(recipient="a@dan.vn", subject=subject, text="Nội dung " * 200, html="<p>Nội dung</p>"))
+    mail = channels["mail"].messages[-1]
+    assert mail["Subject"] == subject and mail["From"].addresses[0].display_name == "Cổng Mặt trận số"
+    raw = channels["mail"].raw[-1]
+    assert max(len(line) for line in raw.splitlines()) <= 78  # encoded words and base64 lines as RFCs want

@@ -25,7 +25,9 @@ METHOD_NAMES = [
 SORTS = [("newest", _l("Mới nhất")), ("urgent", _l("Gấp nhất"))]
 MAX_QUERY = 100  # characters of a text search
 # What the inbox's links keep of the query string.
-FILTERS = ("status", "category", "village", "since", "until", "overdue", "method", "unplaced", "mine", "q", "sort")
+FILTERS = (
+    "status", "category", "village", "commune", "since", "until", "overdue", "method", "unplaced", "mine", "q", "sort",
+)  # fmt: skip
 
 
 class FilterForm(FlaskForm):
@@ -41,6 +43,7 @@ class FilterForm(FlaskForm):
     until = DateField(_l("Đến ngày"), validators=[Optional()])
     overdue = BooleanField(_l("Chỉ kiến nghị quá hạn"))
     mine = BooleanField(_l("Chỉ kiến nghị giao cho tôi"))
+    commune = StringField(_l("Xã, phường (gõ tên)"), validators=[Optional(), Length(max=200)])
     method = SelectField(_l("Cách định vị"), choices=METHOD_NAMES, validate_choice=False)
     q = StringField(_l("Tìm trong nội dung"), validators=[Optional(), Length(max=MAX_QUERY)])
     sort = SelectField(_l("Sắp xếp"), choices=SORTS, validate_choice=False)

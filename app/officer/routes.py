@@ -6,6 +6,8 @@ outside the officer's area is not found (404), whatever the link.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -38,6 +40,16 @@ def inbox_page():
     form.category.choices = [("", _("— Mọi lĩnh vực —")), *categories.choices()]
     form.village.choices = [("", _("— Mọi thôn, tổ dân phố —")), *_village_choices()]
     selection = form.to_filter(request.args)
+    commune_choices = []
+    typed = params.parse_text(request.args, "commune", 200) if current_user.role != "commune" else ""
+    if typed:  # provincial and central staff narrow to a commune by its name (or its code)
+        own = current_user.area if current_user.role == "province" else None
+        try:
+            found = areas.pick(typed, ("commune",), province=own)
+            if own is None or found.parent_id == own.id:
+                selection = replace(selection, commune_id=found.id)
+        except areas.NotOneArea as several:
+            commune_choices = several.choices  # offered as links; the inbox stays unfiltered meanwhile
     result = inbox.page(current_user, selection)
     places_petitions = current_user.role != "commune"  # provincial and central staff place the unplaced ones
     filters = params.kept(request.args, FILTERS)
@@ -54,6 +66,8 @@ def inbox_page():
         category_names=dict(categories.choices()),
         status_names=STATUS_NAMES,
         bulk_actions=bulk_actions.ACTIONS,
+        commune_choices=commune_choices,
+        commune_typed=typed,
         transitions=workflow.TRANSITIONS,
     )
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-from email import policy
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from app.senders import Message, Refused, Unavailable
-
-SMTP_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 class Email:
@@ -29,17 +28,19 @@ class Email:
         self.sender, self.ca_file, self.timeout = sender, ca_file or None, timeout
 
     def send(self, message: Message) -> str:
-        # Headers unfolded up to RFC 5322's 998 characters: Python's folding of non-ASCII words drops the
-        # space where it cuts a Vietnamese subject ("mới tại" arrived as "mớitại").
-        mail = EmailMessage(policy=SMTP_POLICY)
-        mail["From"] = self.sender
-        mail["To"] = message.recipient
-        mail["Subject"] = message.subject
-        mail["Date"] = formatdate(localtime=False)
-        mail["Message-ID"] = make_msgid(domain=parseaddr(self.sender)[1].rpartition("@")[2] or None)
-        mail.set_content(message.text)
+        # MIME of the old API: Python's folding of non-ASCII headers (email.policy) drops the space where it
+        # cuts a Vietnamese subject ("mới tại" arrived as "mớitại"); Header cuts inside encoded words instead,
+        # in lines of at most 78 characters, and the bodies go as base64 in 76-character lines.
+        mail = MIMEMultipart("alternative") if message.html else MIMEText(message.text, "plain", "utf-8")
         if message.html:
-            mail.add_alternative(message.html, subtype="html")
+            mail.attach(MIMEText(message.text, "plain", "utf-8"))
+            mail.attach(MIMEText(message.html, "html", "utf-8"))
+        name, address = parseaddr(self.sender)
+        mail["From"] = formataddr((name, address)) if name else address  # a non-ASCII name encoded
+        mail["To"] = message.recipient
+        mail["Subject"] = Header(message.subject, "utf-8", header_name="Subject")
+        mail["Date"] = formatdate(localtime=False)
+        mail["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
         context = ssl.create_default_context(cafile=self.ca_file)
         try:
             client = self._connect(context)

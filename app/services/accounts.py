@@ -260,8 +260,9 @@ def create_officer(
     name = _check_username(username)
     role = _check_role(role)
     code = (area_code or "").strip()
-    area = area_by_code(code) if code else None
-    area_id = _check_area(role, code, (area.id, area.level) if area else None)
+    found = _area_named(role, code, {}) if code and not code.isdigit() else None
+    area = area_by_code(code) if code and found is None else None
+    area_id = _check_area(role, code, found or ((area.id, area.level) if area else None))
     full_name = _check_full_name(full_name)
     if password is not None:
         check_password_policy(password)
@@ -403,6 +404,25 @@ def _current_areas(codes: Iterable[str]) -> dict[str, tuple[int, str]]:
     return {code: (area_id, level) for code, area_id, level in rows}
 
 
+def _area_named(role: str, name: str, known: dict) -> tuple[int, str] | None:
+    """The area of the role's level that a name names ("Phong Hòa"), as (id, level); AccountError when it
+    names none, or several (listed with their parents and codes, to write the code instead)."""
+    from app.services import areas as area_service
+
+    wanted = AREA_LEVEL_OF_ROLE.get(role)
+    if wanted is None or name in known:
+        return known.get(name)
+    try:
+        area = area_service.pick(name, (wanted,))
+    except area_service.NotOneArea as found:
+        if not found.choices:
+            raise AccountError(f"Không có {LEVEL_NAMES[wanted]} nào tên «{name[:60]}».") from None
+        listed = "; ".join(f"{c.label} ({c.code})" for c in found.choices[:5])
+        raise AccountError(f"Có nhiều {LEVEL_NAMES[wanted]} tên «{name[:60]}»: {listed}. Hãy ghi mã.") from None
+    known[name] = (area.id, area.level)
+    return known[name]
+
+
 def import_officers(rows: Iterable[tuple[int, dict]]) -> ImportResult:
     """Create accounts without passwords from (line number, row) pairs; each gets an activation code.
 
@@ -414,6 +434,7 @@ def import_officers(rows: Iterable[tuple[int, dict]]) -> ImportResult:
     rows = list(rows)
     areas = _current_areas({(row.get("area_code") or "").strip() for _, row in rows} - {""})
     seen: dict[str, int] = {}  # username → first line
+    named: dict[str, tuple[int, str]] = {}  # an area's name → (id, level), looked up once an import
     good: list[tuple[int, dict]] = []
     for line, row in rows:
         problems = []
@@ -431,8 +452,9 @@ def import_officers(rows: Iterable[tuple[int, dict]]) -> ImportResult:
                 seen[name] = line
         try:
             role = _check_role(row.get("role"))
-            code = (row.get("area_code") or "").strip()
-            area_id = _check_area(role, code, areas.get(code))
+            code = (row.get("area_code") or "").strip()  # a code, or a name ("Phong Hòa"; its code when shared)
+            found = areas.get(code) if code.isdigit() or not code else _area_named(role, code, named)
+            area_id = _check_area(role, code, found)
         except AccountError as exc:
             problems.append(exc.message)
         try:

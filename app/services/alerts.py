@@ -10,9 +10,8 @@ text, the place, the public page's link): the same as the public page.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
@@ -28,13 +27,24 @@ class AlertRefused(ValueError):
     """The alert cannot be made: the message says why."""
 
 
+UNCONFIRMED_PER_DAY = 2  # confirmation mails one address gets a day, whoever asks
+UNCONFIRMED_KEPT = timedelta(days=7)  # an alert never confirmed is forgotten (and its address) after this
+
+
 def subscribe(email: str, area: Area, categories: list[str], frequency: str) -> AlertSubscription:
-    """Record the alert, unconfirmed, and mail its confirmation link."""
-    held = db.session.scalar(
-        select(func.count()).where(AlertSubscription.email == email, AlertSubscription.unsubscribed_at.is_(None))
+    """Record the alert, unconfirmed, and mail its confirmation link (a stranger's address gets few)."""
+    email = email.lower()
+    same = func.lower(AlertSubscription.email) == email
+    held = db.session.scalar(select(func.count()).where(same, AlertSubscription.unsubscribed_at.is_(None)))
+    asked_today = db.session.scalar(
+        select(func.count()).where(
+            same,
+            AlertSubscription.confirmed_at.is_(None),
+            AlertSubscription.created_at > datetime.now(UTC) - timedelta(days=1),
+        )
     )
-    if held >= MAX_PER_ADDRESS:
-        raise AlertRefused("too many")
+    if held >= MAX_PER_ADDRESS or asked_today >= UNCONFIRMED_PER_DAY:
+        raise AlertRefused("no more for this address now")
     sub = AlertSubscription(
         email=email, area_id=area.id, categories=sorted(set(categories)), frequency=frequency,
         token=secrets.token_urlsafe(32),
@@ -90,33 +100,66 @@ def notify_now(petition: Petition) -> list[int]:
     return jobs
 
 
+def still_wanted(notice: Notice, petition: Petition | None) -> bool:
+    """Whether an alert's mail may still go: its alert not ended (confirmed, for all but the confirmation),
+    and its petition still published (checked again when it is sent, and sent again)."""
+    sub = db.session.get(AlertSubscription, int(notice.kind.split(":")[1]))
+    if sub is None or sub.unsubscribed_at is not None:
+        return False
+    if notice.kind.startswith("alert_confirm"):
+        return sub.confirmed_at is None
+    if sub.confirmed_at is None:
+        return False
+    return petition is None or publication.is_published(petition)
+
+
+def digest_petitions(notice: Notice) -> list[Petition]:
+    """The petitions a digest lists (their ids in its body), those still published, rendered when it is sent."""
+    ids = [int(i) for i in notice.body.split(",") if i.isdigit()]
+    found = db.session.scalars(select(Petition).where(Petition.id.in_(ids), publication.published())).all()
+    return sorted(found, key=lambda p: ids.index(p.id))
+
+
+def forget_unconfirmed(now: datetime | None = None) -> int:
+    """Delete the alerts never confirmed within UNCONFIRMED_KEPT (and so the addresses strangers gave)."""
+    cutoff = (now or datetime.now(UTC)) - UNCONFIRMED_KEPT
+    old = db.session.scalars(
+        select(AlertSubscription).where(AlertSubscription.confirmed_at.is_(None), AlertSubscription.created_at < cutoff)
+    ).all()
+    for sub in old:
+        db.session.execute(
+            Notice.__table__.update().where(Notice.kind == f"alert_confirm:{sub.id}").values(recipient="")
+        )
+        db.session.delete(sub)
+    return len(old)
+
+
 def digests(now: datetime | None = None) -> list[int]:
     """Mail each daily alert the petitions published in its area since its last digest; the outbox ids."""
     now = now or datetime.now(UTC)
+    forget_unconfirmed(now)
     jobs = []
     for sub in db.session.scalars(_active("daily").with_for_update(skip_locked=True)).all():
         since = sub.last_digest_at or sub.confirmed_at
         area = sub.area
         column = {"province": Petition.province_id, "commune": Petition.commune_id}.get(area.level, Petition.village_id)
         query = (
-            select(Petition)
-            .where(column == area.id, publication.published(), Petition.accepted_at > since)
-            .order_by(Petition.accepted_at)
+            select(Petition.id, Petition.accepted_at)
+            .where(
+                column == area.id, publication.published(), Petition.accepted_at > since, Petition.accepted_at <= now
+            )
+            .order_by(Petition.accepted_at, Petition.id)
             .limit(DIGEST_MAX)
         )
         if sub.categories:
             query = query.where(Petition.category_code.in_(sub.categories))
-        found = db.session.scalars(query).all()
-        sub.last_digest_at = now
-        if found:
-            base = current_app.config["PORTAL_URL"]
-            lines = [f"- {p.shown_title} ({_place(p)}): {base}/p/{p.public_id}" for p in found]
-            jobs.append(_mail(sub, f"alert_digest:{sub.id}:{now:%Y%m%d}", None, "\n".join(lines)))
+        found = db.session.execute(query).all()
+        # A full digest ends at its last petition: the next one goes on from there, nothing skipped.
+        sub.last_digest_at = found[-1].accepted_at if len(found) == DIGEST_MAX else now
+        if found:  # the ids only: the titles are read, still published, when it is sent
+            ids = ",".join(str(row.id) for row in found)
+            jobs.append(_mail(sub, f"alert_digest:{sub.id}:{now:%Y%m%d%H%M}", None, ids))
     return jobs
-
-
-def _place(petition: Petition) -> str:
-    return ", ".join(a.full_name for a in (petition.village, petition.commune) if a is not None)
 
 
 def _mail(sub: AlertSubscription, kind: str, petition_id: int | None, body: str) -> int:

@@ -37,6 +37,7 @@ class InboxFilter:
     method: str = ""  # one of METHODS
     unplaced: bool = False  # only petitions placed in no commune yet (a province's queue to place)
     mine: bool = False  # only the petitions assigned to the officer
+    commune_id: int | None = None  # only one commune's (provincial and central staff pick it by name)
     q: str = ""
     sort: str = "newest"  # newest | urgent
     after: str = ""  # the keyset cursor of the previous page
@@ -68,6 +69,8 @@ def _filtered(user: User, f: InboxFilter) -> Select:
         query = query.where(Petition.commune_id.is_(None))
     if f.mine:
         query = query.where(Petition.assignee_id == user.id)
+    if f.commune_id is not None:
+        query = query.where(Petition.commune_id == f.commune_id)
     if f.q.strip():
         # fold() is the indexed, diacritics-free form (see migration 0003).
         pattern = "%" + fold(f.q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -116,14 +116,19 @@ def _alert(notice: Notice, petition: Petition | None) -> Content:
         "area": sub.area.full_name,
         "confirm_url": f"{base}/alerts/confirm/{sub.token}",
         "unsubscribe_url": f"{base}/alerts/unsubscribe/{sub.token}",
-        "digest": notice.body,
+        "digest": "",
     }
+    if kind == "alert_digest":  # the ids it lists, read now: only those still published
+        from app.services.alerts import digest_petitions
+
+        values["digest"] = "\n".join(
+            f"- {p.shown_title} ({_place(p)}): {base}/p/{p.public_id}" for p in digest_petitions(notice)
+        )
     if kind == "alert":  # the published view only, as the public page shows it
-        place = ", ".join(a.full_name for a in (petition.village, petition.commune) if a is not None)
         values.update(
             title=petition.shown_title,
             body=petition.shown_body[:600],
-            place=place,
+            place=_place(petition),
             url=f"{base}/p/{petition.public_id}",
         )
     subject = {
@@ -133,6 +138,10 @@ def _alert(notice: Notice, petition: Petition | None) -> Content:
     }[kind]
     text = render_template(f"notices/{kind}.txt", **values)
     return Content(subject, text, render_template("notices/alert.html", subject=subject, text=text), {})
+
+
+def _place(petition: Petition) -> str:
+    return ", ".join(a.full_name for a in (petition.village, petition.commune) if a is not None)
 
 
 def _plain(text: str) -> str:

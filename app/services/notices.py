@@ -20,7 +20,7 @@ from app import senders
 from app.extensions import db
 from app.models import Notice, Petition, User
 from app.models.workflow import masked_recipient
-from app.services import notice_texts, outbox
+from app.services import alerts, notice_texts, outbox
 from app.services.notice_texts import MASK
 
 CITIZEN_CHANNELS = {"received": ("email",), "answered": ("email", "sms", "zalo")}
@@ -90,10 +90,14 @@ def deliver(notice_id: int) -> bool:
     to_the_citizen = kind in CITIZEN_CHANNELS
     if (
         sender is None
+        or not notice.recipient.strip()  # erased with the citizen's contact (retention)
         or (petition is None and not about_no_petition)
         or (to_the_citizen and petition.contact_erased_at is not None)
     ):
         notice.status, notice.last_error = "gave_up", "the channel is off, or the citizen's contact was erased"
+        return True
+    if kind.startswith("alert") and not alerts.still_wanted(notice, petition):
+        notice.status, notice.last_error = "gave_up", "the alert ended, or the petition is no longer published"
         return True
     try:
         notice.provider_id = sender.send(notice_texts.render(notice, petition))[:100] or None
