@@ -75,23 +75,23 @@ def _by_token(token: str):
     return sub
 
 
-@bp.route("/confirm/<token>", methods=["GET", "POST"])
-def confirm(token: str):
-    """Confirm an alert from the link mailed to its address (a button, so that a scanner confirms nothing)."""
+def _by_link(token: str, change, template: str):
+    """An alert's link: the page with a button; pressing it (a POST) changes the alert."""
     sub = _by_token(token)
     form = FlaskForm()
     if form.validate_on_submit():
-        alerts.confirm(sub)
+        change(sub)
         db.session.commit()
-    return render_template("alerts/confirm.html", sub=sub, form=form), 200
+    return render_template(template, sub=sub, form=form), 200
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    """Confirm an alert from the link mailed to its address (a button, so that a scanner confirms nothing)."""
+    return _by_link(token, alerts.confirm, "alerts/confirm.html")
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
     """End an alert from the link in any of its mails."""
-    sub = _by_token(token)
-    form = FlaskForm()
-    if form.validate_on_submit():
-        alerts.unsubscribe(sub)
-        db.session.commit()
-    return render_template("alerts/unsubscribe.html", sub=sub, form=form), 200
+    return _by_link(token, alerts.unsubscribe, "alerts/unsubscribe.html")

@@ -92,38 +92,34 @@ def notify_citizen(outbox_id: int, petition_id: int, kind: str) -> None:
         outbox.hand_over(deliveries)
 
 
+def _settle_or_retry(outbox_id: int, settled: bool, waiting: str, handed: list[int] = ()) -> None:
+    """Mark the outbox row done when the attempt settled; else fail the job, for RQ to run it again later."""
+    if settled:
+        outbox.mark_done(outbox_id)
+    db.session.commit()
+    outbox.hand_over(list(handed))
+    if not settled:
+        raise notices.TryAgain(waiting)
+
+
 def deliver_notice(outbox_id: int, notice_id: int) -> None:
     """Send one notice; when its channel is away, fail so that RQ tries again after the backoff."""
     with _app_context():
-        settled = notices.deliver(notice_id)
-        if settled:
-            outbox.mark_done(outbox_id)
-        db.session.commit()
-        if not settled:
-            raise notices.TryAgain(f"notice {notice_id} waits for its channel")
+        _settle_or_retry(outbox_id, notices.deliver(notice_id), f"notice {notice_id} waits for its channel")
 
 
 def send_referral(outbox_id: int, referral_id: int, event: str = "referral") -> None:
     """Send a referral (or its reminder) through its agency's channel; when away, fail for RQ to try again."""
     with _app_context():
         settled, deliveries = referrals.send(referral_id, event)
-        if settled:
-            outbox.mark_done(outbox_id)
-        db.session.commit()
-        outbox.hand_over(deliveries)
-        if not settled:
-            raise notices.TryAgain(f"referral {referral_id} waits for its agency's system")
+        _settle_or_retry(outbox_id, settled, f"referral {referral_id} waits for its agency's system", deliveries)
 
 
 def deliver_webhook(outbox_id: int, delivery_id: int) -> None:
     """POST one event to a partner's webhook; when its server is away, fail for RQ to try again."""
     with _app_context():
-        settled = webhooks.deliver(delivery_id)
-        if settled:
-            outbox.mark_done(outbox_id)
-        db.session.commit()
-        if not settled:
-            raise notices.TryAgain(f"webhook delivery {delivery_id} waits for the partner's server")
+        waiting = f"webhook delivery {delivery_id} waits for the partner's server"
+        _settle_or_retry(outbox_id, webhooks.deliver(delivery_id), waiting)
 
 
 def send_alerts(outbox_id: int, petition_id: int) -> None:
