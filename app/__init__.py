@@ -65,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.alerts import bp as alerts_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.category_cli import categories_cli
     from app.geodata.cli import geodata_cli
     from app.health import bp as health_bp
     from app.home import bp as home_bp
@@ -92,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(inbound_bp)
     app.register_blueprint(alerts_bp)
     app.cli.add_command(agencies_cli)
+    app.cli.add_command(categories_cli)
     app.cli.add_command(geodata_cli)
     app.cli.add_command(inbound_cli)
     app.cli.add_command(jobs_cli)

@@ -74,3 +74,34 @@ def test_a_partner_s_post_without_the_required_attribute_is_a_400_in_the_spec_s_
     )
     assert taken.status_code == 201
     assert db.session.scalars(select(Petition.category_answers)).one() == {"danger_now": "no"}
+
+
+def test_an_operator_makes_a_category_ask_more_and_the_form_and_open311_follow_at_once(runner, client, partner_key):
+    question = ["--kind", "number", "--label", "Mất điện bao nhiêu giờ?", "--required"]
+    made = runner.invoke(args=["categories", "ask", "power_water", "outage_hours", *question])
+    assert made.exit_code == 0, made.output
+    assert "Mất điện bao nhiêu giờ?" in client.get("/petitions/new").get_data(as_text=True)
+    [attribute] = client.get(f"{V2}/services/power_water.json").json["attributes"]
+    assert (attribute["code"], attribute["datatype"], attribute["required"]) == ("outage_hours", "number", True)
+    refused = submit_petition(client, category="power_water", q_outage_hours="mười")
+    assert refused.status_code == 422 and "cần một con số" in refused.get_data(as_text=True)
+    assert submit_petition(client, category="power_water", q_outage_hours="12").status_code == 303
+    assert db.session.scalars(select(Petition.category_answers)).one() == {"outage_hours": 12}
+    retired = runner.invoke(args=["categories", "retire", "power_water", "outage_hours"])
+    assert retired.exit_code == 0 and "Mất điện bao nhiêu giờ?" not in client.get("/petitions/new").get_data(
+        as_text=True
+    )
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["roads", "Bad-Code", "--kind", "yesno", "--label", "x"], "lowercase"),
+        (["roads", "kind", "--kind", "list", "--label", "Loại", "--option", "a=A"], "at least two options"),
+        (["nope", "x", "--kind", "yesno", "--label", "x"], "no category"),
+        (["public_order", "danger_now", "--kind", "yesno", "--label", "x"], "already asks"),
+    ],
+)
+def test_a_question_that_cannot_work_is_refused_with_the_reason(runner, app_ctx, args, says):
+    result = runner.invoke(args=["categories", "ask", *args])
+    assert result.exit_code == 1 and says in result.output

@@ -56,6 +56,11 @@ def _load() -> dict:
     return _cache
 
 
+def forget() -> None:
+    """Read the questions and notices again at the next use (in this process; others within _TTL_S)."""
+    _cache["at"] = float("-inf")
+
+
 def of(category: str) -> list[Question]:
     return _load()["asking"].get(category, [])
 
