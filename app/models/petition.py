@@ -188,6 +188,16 @@ class Petition(db.Model):
         return self.status == "resolved" and bool(answers) and self.rated_answer_id != answers[-1].id
 
     @property
+    def point(self) -> list[float] | None:
+        """The exact point [lon, lat] (officers and agencies; the public gets publication.public_point)."""
+        if self.location is None:
+            return None
+        from geoalchemy2.shape import to_shape
+
+        shape = to_shape(self.location)
+        return [round(shape.x, 6), round(shape.y, 6)]
+
+    @property
     def reference(self) -> str:
         """How officers, exports and officers' notices name a petition: its public id, never the tracking code."""
         return format_reference(self.public_id)

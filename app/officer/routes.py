@@ -109,7 +109,7 @@ def _petition_page(
         duplicates=duplicates,
         category=categories.name(petition.category_code),
         village_boundary=area_outline(petition.village_id),
-        point=_point(petition),
+        point=petition.point,
         event_names=workflow.EVENT_NAMES,
         actor_name=workflow.actor_name,
         assignable=workflow.assignable(petition),
@@ -131,15 +131,6 @@ def _templates(petition: Petition, use: int | None) -> dict:
         action: answer_templates.fill(t, petition) for action, found in offered.items() for t in found if t.id == use
     }
     return {"answer_templates": offered, "prefill": prefill}
-
-
-def _point(petition: Petition) -> list[float] | None:
-    if petition.location is None:
-        return None
-    from geoalchemy2.shape import to_shape
-
-    shape = to_shape(petition.location)
-    return [round(shape.x, 6), round(shape.y, 6)]
 
 
 @bp.post("/petitions/<int:petition_id>/contact")

@@ -107,17 +107,8 @@ def what_is_sent(referral: Referral) -> dict:
         "place": place,
         "due_on": referral.due_on.isoformat(),
         "reply_url": reply_url(referral),
-        "point": _point(petition),
+        "point": petition.point,
     }
-
-
-def _point(petition: Petition) -> list[float] | None:
-    if petition.location is None:
-        return None
-    from geoalchemy2.shape import to_shape
-
-    shape = to_shape(petition.location)
-    return [round(shape.x, 6), round(shape.y, 6)]
 
 
 def _email(referral: Referral, kind: str, body: str) -> int:

@@ -184,7 +184,7 @@ def act(
         if petition.due_at is not None:  # the deadline this step set, for the citizen's timeline
             data["due_at"] = petition.due_at.isoformat()
     record(petition, actor, action, note=note, from_status=from_status, to_status=transition.target, data=data)
-    _tell_partners(petition, action, from_status)
+    _announce(petition, action, from_status)
     try:
         db.session.commit()
     except StaleDataError:
@@ -192,8 +192,9 @@ def act(
         raise WorkflowError(CHANGED_MEANWHILE) from None
 
 
-def _tell_partners(petition: Petition, action: str, from_status: str) -> None:
-    """Queue the partners' webhooks this action fires: a change of status, an answer."""
+def _announce(petition: Petition, action: str, from_status: str) -> None:
+    """Queue what this action tells others: partners' webhooks (a change of status, an answer), and the
+    area alerts of a petition it published."""
     from app.services import webhooks
 
     if petition.status != from_status:
@@ -348,8 +349,8 @@ def _replace(petition, actor, note, village_code: str = ""):
     _need(note, _l("Cần ghi chú lý do đổi thôn, tổ dân phố."))
     typed = _need((village_code or "").strip(), _l("Cần chọn thôn, tổ dân phố."))
     village = _area_typed(typed, ("village",), _l("thôn, tổ dân phố"), communes=_communes_to_search(petition, actor))
-    allowed = scope.areas_visible_to(actor).where(Area.id == (village.parent_id if village else None))
-    if village is None or village.level != "village" or (actor and db.session.scalar(allowed) is None):
+    allowed = scope.areas_visible_to(actor).where(Area.id == village.parent_id) if actor else None
+    if allowed is not None and db.session.scalar(allowed) is None:  # a code names villages anywhere
         raise WorkflowError(_l("Thôn, tổ dân phố này không thuộc địa bàn của bạn."))
     data = {"from_village": petition.village_id, "to_village": village.id}
     # The inbox follows the commune when it was the commune's, or when the petition had no commune
@@ -386,11 +387,10 @@ def _refer(petition, actor, note, agency: str = "", due_on: date | None = None, 
     referral = Referral(
         petition_id=petition.id,
         agency=agency[:200],
-        agency_id=listed.id if listed else None,
+        agency_row=listed,
         due_on=due_on,
         created_by_id=actor.id if actor else None,
     )
-    referral.agency_row = listed
     db.session.add(referral)
     db.session.flush()
     referrals.queue_sending(referral)
