@@ -11,7 +11,6 @@ is written for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from flask import Flask, current_app
 
@@ -43,8 +42,14 @@ class Message:
     fields: dict = field(default_factory=dict)  # the template's values
 
 
-class Sender(Protocol):
-    def send(self, message: Message) -> str: ...
+class Sender:
+    """A channel: send() a message, the provider's id back; takes() the kinds of notice it can carry."""
+
+    def takes(self, kind: str) -> bool:
+        return True  # any text (a channel of approved templates takes only the kinds it has one for)
+
+    def send(self, message: Message) -> str:
+        raise NotImplementedError
 
 
 def configured() -> dict[str, Sender]:

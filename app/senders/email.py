@@ -11,10 +11,10 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
-from app.senders import Message, Refused, Unavailable
+from app.senders import Message, Refused, Sender, Unavailable
 
 
-class Email:
+class Email(Sender):
     def __init__(self, url: str, sender: str, ca_file: str, timeout: float):
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:

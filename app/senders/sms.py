@@ -9,11 +9,11 @@ its "description" when it refused it. The texts go without diacritics: one
 
 from __future__ import annotations
 
-from app.senders import Message, Refused, international
+from app.senders import Message, Refused, Sender, international
 from app.senders._http import post_json
 
 
-class SmsGateway:
+class SmsGateway(Sender):
     def __init__(self, url: str, key: str, brandname: str, timeout: float):
         if not url.startswith(("http://", "https://")):
             raise ValueError("SMS_GATEWAY_URL must be an http:// or https:// address")

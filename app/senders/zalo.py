@@ -10,7 +10,7 @@ not sent on Zalo.
 
 from __future__ import annotations
 
-from app.senders import Message, Refused, Unavailable, international
+from app.senders import Message, Refused, Sender, Unavailable, international
 from app.senders._http import post_json
 
 # The error that passes: the OA's access token expired or is invalid (the operator renews it; the
@@ -23,7 +23,7 @@ def parse_templates(setting: str) -> dict[str, str]:
     return {kind.strip(): template.strip() for kind, template in pairs if kind.strip() and template.strip()}
 
 
-class ZaloZns:
+class ZaloZns(Sender):
     def __init__(self, url: str, access_token: str, templates: str, timeout: float):
         if not url.startswith(("http://", "https://")):
             raise ValueError("ZALO_ZNS_URL must be an http:// or https:// address")

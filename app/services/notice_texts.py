@@ -1,4 +1,5 @@
-"""What a citizen's notice says, on each channel, rendered from the petition when it is sent.
+"""What a notice says, on each channel, rendered when it is sent: a citizen's (receipt, answer), an
+agency's (a referral, its reminder), an area alert's (confirmation, new petition, digest).
 
 The tracking code is the citizen's secret: it is in what is sent to the
 citizen's own address, never in the notices table, whose body keeps the text
@@ -52,12 +53,14 @@ ABOUT_NO_PETITION = ("alert_confirm", "alert_digest")
 
 def render(notice: Notice, petition: Petition | None, *, secret: bool = True) -> Message:
     """The message of this notice; with secret=False, as the notices table keeps it (the code masked)."""
-    if base_kind(notice.kind) in ("alert", *ABOUT_NO_PETITION):
+    kind, _, about = notice.kind.partition(":")  # "answered:42": the answer of that round
+    if kind in ("alert", *ABOUT_NO_PETITION):
         content = _alert(notice, petition)
-    elif base_kind(notice.kind) in ("referral", "referral_reminder"):
-        content = _referral(int(notice.kind.partition(":")[2]), reminder=base_kind(notice.kind) == "referral_reminder")
+    elif kind in ("referral", "referral_reminder"):
+        content = _referral(int(about), reminder=kind == "referral_reminder")
     else:
-        content = _content(base_kind(notice.kind), notice.channel, petition, petition.display_code if secret else MASK)
+        code = petition.display_code if secret else MASK
+        content = _content(kind, notice.channel, petition, code, int(about) if about.isdigit() else None)
     return Message(
         recipient=notice.recipient,
         subject=content.subject,
@@ -69,9 +72,9 @@ def render(notice: Notice, petition: Petition | None, *, secret: bool = True) ->
     )
 
 
-def _content(kind: str, channel: str, petition: Petition, code: str) -> Content:
+def _content(kind: str, channel: str, petition: Petition, code: str, answer_id: int | None) -> Content:
     url = f"{current_app.config['PORTAL_URL']}/petitions/{code}"
-    answers = petition.public_answers
+    answers = [a for a in petition.public_answers if answer_id in (None, a.id)]  # its round's (the latest)
     answer = answers[-1].body if kind == "answered" and answers else ""
     values = {
         "code": code,

@@ -5,8 +5,9 @@ channel that is on (app/senders) and that the citizen can be reached on —
 then delivered by its own job (deliver): sent, refused for good (failed,
 with the reason), or retried with backoff through RQ until it is given up.
 Receipts go by e-mail only (the form already shows the code, and an SMS for
-every petition is a cost the Front has not chosen); answers go on every
-channel. Officers' notices are recorded in the portal, never sent.
+every petition is a cost the Front has not chosen), but by SMS too to who
+wrote by SMS; answers go on every channel. Officers' notices are recorded in
+the portal, never sent.
 """
 
 from __future__ import annotations
@@ -61,11 +62,7 @@ def notify_citizen(petition: Petition, kind: str) -> list[int]:
     for channel in wanted:
         recipient = _recipient(petition, channel)
         sender = channels.get(channel)
-        if (
-            not recipient
-            or sender is None
-            or not getattr(sender, "takes", lambda _: True)(notice_texts.base_kind(kind))
-        ):
+        if not recipient or sender is None or not sender.takes(notice_texts.base_kind(kind)):
             continue
         notice = Notice(petition_id=petition.id, channel=channel, recipient=recipient, kind=kind, body="")
         kept = notice_texts.render(notice, petition, secret=False)
