@@ -56,13 +56,10 @@ def subscribe():  # rate limited per client: see app/limits.py
         if email is None:
             error = _l("Địa chỉ thư điện tử không đúng, ví dụ ten@example.vn.")
         elif area is not None:
-            try:
-                asked = alerts.subscribe(email, area, form.categories.data or [], form.frequency.data)
-            except alerts.AlertRefused:
-                error = _l("Địa chỉ này đã đăng ký quá nhiều tin.")
-            else:
-                db.session.commit()
-                outbox.hand_over()
+            mailed = alerts.subscribe(email, area, form.categories.data or [], form.frequency.data)
+            db.session.commit()
+            outbox.hand_over([mailed] if mailed else [])
+            asked = email  # the same answer whether or not the address may get another confirmation
     status = 200 if error is None and not (form.is_submitted() and form.errors) else 422
     html = render_template("alerts/subscribe.html", form=form, choices=choices, error=error, asked=asked)
     return html, status

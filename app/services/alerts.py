@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import AlertSubscription, Area, Notice, Petition
@@ -23,36 +24,33 @@ MAX_PER_ADDRESS = 20  # alerts one address may hold (confirmed or not)
 DIGEST_MAX = 50  # petitions listed in one daily digest
 
 
-class AlertRefused(ValueError):
-    """The alert cannot be made: the message says why."""
-
-
 UNCONFIRMED_PER_DAY = 2  # confirmation mails one address gets a day, whoever asks
 UNCONFIRMED_KEPT = timedelta(days=7)  # an alert never confirmed is forgotten (and its address) after this
 
 
-def subscribe(email: str, area: Area, categories: list[str], frequency: str) -> AlertSubscription:
-    """Record the alert, unconfirmed, and mail its confirmation link (a stranger's address gets few)."""
+def subscribe(email: str, area: Area, categories: list[str], frequency: str) -> int | None:
+    """Record the alert, unconfirmed, and queue the mail of its confirmation link: its outbox id.
+
+    None when the address may not get another (MAX_PER_ADDRESS held, or UNCONFIRMED_PER_DAY asked
+    today): the page says the same either way, so that it tells no one what an address holds.
+    """
     email = email.lower()
-    same = func.lower(AlertSubscription.email) == email
-    held = db.session.scalar(select(func.count()).where(same, AlertSubscription.unsubscribed_at.is_(None)))
-    asked_today = db.session.scalar(
-        select(func.count()).where(
-            same,
-            AlertSubscription.confirmed_at.is_(None),
-            AlertSubscription.created_at > datetime.now(UTC) - timedelta(days=1),
-        )
-    )
+    recent = AlertSubscription.created_at > datetime.now(UTC) - timedelta(days=1)
+    held, asked_today = db.session.execute(
+        select(
+            func.count().filter(AlertSubscription.unsubscribed_at.is_(None)),
+            func.count().filter(AlertSubscription.confirmed_at.is_(None), recent),
+        ).where(func.lower(AlertSubscription.email) == email)
+    ).one()
     if held >= MAX_PER_ADDRESS or asked_today >= UNCONFIRMED_PER_DAY:
-        raise AlertRefused("no more for this address now")
+        return None
     sub = AlertSubscription(
         email=email, area_id=area.id, categories=sorted(set(categories)), frequency=frequency,
         token=secrets.token_urlsafe(32),
     )  # fmt: skip
     db.session.add(sub)
     db.session.flush()
-    _mail(sub, f"alert_confirm:{sub.id}", None, f"Xác nhận nhận tin kiến nghị mới tại {area.full_name}.")
-    return sub
+    return _mail(sub, f"alert_confirm:{sub.id}", None, f"Xác nhận nhận tin kiến nghị mới tại {area.full_name}.")
 
 
 def by_token(token: str) -> AlertSubscription | None:
@@ -139,7 +137,12 @@ def digests(now: datetime | None = None) -> list[int]:
     now = now or datetime.now(UTC)
     forget_unconfirmed(now)
     jobs = []
-    for sub in db.session.scalars(_active("daily").with_for_update(skip_locked=True)).all():
+    daily = (
+        _active("daily")
+        .options(joinedload(AlertSubscription.area))
+        .with_for_update(skip_locked=True, of=AlertSubscription)
+    )
+    for sub in db.session.scalars(daily).all():
         since = sub.last_digest_at or sub.confirmed_at
         area = sub.area
         column = {"province": Petition.province_id, "commune": Petition.commune_id}.get(area.level, Petition.village_id)
