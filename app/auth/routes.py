@@ -124,8 +124,7 @@ def enrol():  # rate limited per client: see app/limits.py
                 error = _("Mã chưa đúng. Hãy nhập mã đang hiện trong ứng dụng xác thực.")
         if codes is not None:
             db.session.commit()
-            pending = session.get(PENDING)
-            next_page = pending["next"] if isinstance(pending, dict) else url_for("officer.inbox_page")
+            next_page = session[PENDING]["next"] if pending is not None else url_for("officer.inbox_page")
             page = current_app.make_response(
                 render_template("auth/recovery_codes.html", codes=codes, next_page=next_page)
             )

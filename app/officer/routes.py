@@ -40,16 +40,9 @@ def inbox_page():
     form.category.choices = [("", _("— Mọi lĩnh vực —")), *categories.choices()]
     form.village.choices = [("", _("— Mọi thôn, tổ dân phố —")), *_village_choices()]
     selection = form.to_filter(request.args)
-    commune_choices = []
     typed = params.parse_text(request.args, "commune", 200) if current_user.role != "commune" else ""
-    if typed:  # provincial and central staff narrow to a commune by its name (or its code)
-        own = current_user.area if current_user.role == "province" else None
-        try:
-            found = areas.pick(typed, ("commune",), province=own)
-            if own is None or found.parent_id == own.id:
-                selection = replace(selection, commune_id=found.id)
-        except areas.NotOneArea as several:
-            commune_choices = several.choices  # offered as links; the inbox stays unfiltered meanwhile
+    commune_id, commune_choices = inbox.commune_named(current_user, typed)
+    selection = replace(selection, commune_id=commune_id)
     result = inbox.page(current_user, selection)
     places_petitions = current_user.role != "commune"  # provincial and central staff place the unplaced ones
     filters = params.kept(request.args, FILTERS)
@@ -162,8 +155,7 @@ def bulk():
     if not ids:
         flash(_("Hãy đánh dấu ít nhất một kiến nghị."), "error")
         return redirect(url_for(".inbox_page"), 303)
-    details = {k: v for k, v in form.details().items() if k in ("assignee", "area_code", "into_code")}
-    lines = bulk_actions.apply(current_user, ids, form.action.data, note=form.note.data or "", **details)
+    lines = bulk_actions.apply(current_user, ids, form.action.data, note=form.note.data or "", **form.details())
     return render_template("officer/bulk_result.html", lines=lines, action=workflow.TRANSITIONS[form.action.data].label)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Area, Petition, User
 from app.models.petition import OPEN_STATUSES
-from app.services import scope
+from app.services import areas, scope
 from app.services.workdays import VIETNAM
 from app.text import fold
 
@@ -76,6 +76,18 @@ def _filtered(user: User, f: InboxFilter) -> Select:
         pattern = "%" + fold(f.q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(func.fold(Petition.title + literal(" ") + Petition.body).like(pattern))
     return query
+
+
+def commune_named(user: User, typed: str) -> tuple[int | None, list]:
+    """The commune a provincial or central officer typed to narrow the inbox to (in their province), or
+    the choices when the name is shared. The scope still applies: a commune outside it shows nothing."""
+    if not typed:
+        return None, []
+    own = user.area if user.role == "province" else None
+    try:
+        return areas.pick(typed, ("commune",), province=own).id, []
+    except areas.NotOneArea as several:
+        return None, several.choices  # offered as links; the inbox stays unfiltered meanwhile
 
 
 def counts(user: User, f: InboxFilter) -> dict[str, int]:
