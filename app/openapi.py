@@ -115,8 +115,9 @@ def _schemas() -> dict:
                 "full_name": _str(),
                 "population": _int(nullable=True),
                 "geom_source": _str(enum=["surveyed", "derived"]),
-                "label_point": _obj({"lat": _num(), "lon": _num()}),
-                "bbox": {"type": "array", "items": _num(), "minItems": 4, "maxItems": 4},
+                # None for a village listed without a point (the village register)
+                "label_point": _obj({"lat": _num(), "lon": _num()}, nullable=True),
+                "bbox": {"type": "array", "items": _num(), "minItems": 4, "maxItems": 4, "nullable": True},
                 "parents": {"type": "array", "items": _ref("AreaSummary")},
             }
         ),

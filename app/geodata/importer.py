@@ -201,7 +201,8 @@ def _derived_villages(points, surveyed, communes, generation_id: int, problems: 
         text("""SELECT v.code, v.name, v.unit_type, c.code, v.geom_source,
                        ST_AsBinary(v.geom), ST_AsBinary(v.label_point), v.population
                 FROM areas v JOIN areas c ON c.id = v.parent_id
-                WHERE v.generation_id = :g AND v.level = 'village' AND c.code = ANY(:codes)"""),
+                WHERE v.generation_id = :g AND v.level = 'village' AND c.code = ANY(:codes)
+                  AND v.retired_at IS NULL AND v.geom_source <> 'none'"""),
         {"g": generation_id, "codes": commune_codes},
     ).all()
     by_commune_points = defaultdict(list)

@@ -17,6 +17,7 @@ from app.models.petition import (
     VoiceFlag,
 )
 from app.models.user import LoginFailure, RecoveryCode, User
+from app.models.village_register import VillageChange, VillageRegisterSetting, VillageUpload
 from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.models.workflow import DeadlineRule, Holiday, Notice, Referral
 
@@ -42,6 +43,9 @@ __all__ = [
     "RecoveryCode",
     "Referral",
     "User",
+    "VillageChange",
+    "VillageRegisterSetting",
+    "VillageUpload",
     "VoiceFlag",
     "WebhookDelivery",
     "WebhookSubscription",

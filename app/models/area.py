@@ -12,6 +12,10 @@ Villages and residential groups have no national code and rarely a surveyed
 boundary: an operator's file often gives only a point. Such a village gets a
 *derived* polygon at import — the Voronoi cell of its point clipped to its
 commune — so that every point of a commune lies in exactly one village.
+Provinces and communes keep their villages current themselves (the village
+register, app/services/village_register.py): a village listed without a
+point has no shape, and a village removed from the register is *retired* —
+kept, without a shape, for the petitions filed in it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -63,7 +68,11 @@ class Area(db.Model):
     __table_args__ = (
         UniqueConstraint("generation_id", "code", name="areas_generation_code"),
         CheckConstraint("level IN ('province', 'commune', 'village')", name="areas_level"),
-        CheckConstraint("geom_source IN ('surveyed', 'derived')", name="areas_geom_source"),
+        CheckConstraint("geom_source IN ('surveyed', 'derived', 'none')", name="areas_geom_source"),
+        CheckConstraint(
+            "(geom IS NOT NULL AND label_point IS NOT NULL) OR level = 'village'", name="areas_shape_or_village"
+        ),
+        CheckConstraint("retired_at IS NULL OR level = 'village'", name="areas_retired_village"),
         CheckConstraint("(level = 'province') = (parent_id IS NULL)", name="areas_parent_by_level"),
         # One spatial index per level: a point lookup for villages never
         # walks province-sized boxes.
@@ -84,17 +93,30 @@ class Area(db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     # Loaded only when read (both at once): pickers, petitions and officers
     # load areas by the hundred and need their names, not their boundaries.
-    geom: Mapped[WKBElement] = mapped_column(
+    geom: Mapped[WKBElement | None] = mapped_column(
         Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), deferred=True, deferred_group="shape"
     )
-    label_point: Mapped[WKBElement] = mapped_column(
+    label_point: Mapped[WKBElement | None] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False), deferred=True, deferred_group="shape"
     )
     population: Mapped[int | None] = mapped_column(Integer)
-    geom_source: Mapped[str] = mapped_column(String(16), default="surveyed")
+    geom_source: Mapped[str] = mapped_column(String(16), default="surveyed")  # surveyed | derived | none
+    # A village removed from the register, and the village that took its open petitions.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
 
-    parent: Mapped[Area | None] = relationship(remote_side=[id])
+    parent: Mapped[Area | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
     generation: Mapped[Generation] = relationship()
+
+    @hybrid_property
+    def in_register(self) -> bool:
+        """Listed today: every area but a retired village (pickers, maps and geotagging use only these)."""
+        return self.retired_at is None
+
+    @in_register.inplace.expression
+    @classmethod
+    def _in_register(cls):
+        return cls.retired_at.is_(None)
 
     @property
     def full_name(self) -> str:

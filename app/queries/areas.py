@@ -44,7 +44,7 @@ def boundaries(parent: Area | None) -> dict:
                    ORDER BY a.code), '[]'::json))
                 FROM areas a JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
                 {shape_join}
-                WHERE {where}"""
+                WHERE {where} AND a.geom IS NOT NULL"""
         ),
         {"parent": parent.id if parent else None, "detail": _PICKER_DETAIL[level]},
     ).scalar_one()
@@ -56,7 +56,7 @@ def area_by_code(code: str) -> Area | None:
     return db.session.scalar(
         select(Area)
         .join(Generation, Area.generation_id == Generation.id)
-        .where(Generation.is_current, Area.code == code)
+        .where(Generation.is_current, Area.code == code, Area.in_register)
     )
 
 
@@ -75,7 +75,7 @@ def children(parent: Area | None, folded_query: str = "", limit: int = 500) -> l
     query = (
         select(Area)
         .join(Generation, Area.generation_id == Generation.id)
-        .where(Generation.is_current)
+        .where(Generation.is_current, Area.in_register)
         .order_by(Area.code)
         .limit(limit)
     )
@@ -123,7 +123,7 @@ def villages_named(folded_query: str, commune_ids: list[int], limit: int = 20) -
     query = (
         select(Area)
         .join(Generation, Area.generation_id == Generation.id)
-        .where(Generation.is_current, Area.parent_id.in_(commune_ids), Area.level == "village")
+        .where(Generation.is_current, Area.parent_id.in_(commune_ids), Area.level == "village", Area.in_register)
         .where(Area.search_name.like(_containing(folded_query)))
         .order_by(whole_words.desc(), func.strpos(Area.search_name, folded_query), Area.search_name, Area.code)
         .limit(limit)
@@ -185,7 +185,7 @@ def boundary_rows(generation_id: int, level: str, parent_code: str | None, detai
     """
     shape_join, shape = drawn_shape(level)
     params = {"g": generation_id, "level": level, "detail": detail}
-    where = "a.generation_id = :g AND a.level = :level"
+    where = "a.generation_id = :g AND a.level = :level AND a.geom IS NOT NULL"  # a village may have no shape
     if parent_code is not None:
         parent = db.session.execute(
             text("SELECT id FROM areas WHERE generation_id = :g AND code = :code AND level = :parent_level"),

@@ -17,16 +17,16 @@ def summary(area: Area) -> dict:
 
 
 def detail(area: Area) -> dict:
-    """Describe an area with its label point, bounding box and parent chain."""
-    point = to_shape(area.label_point)
-    west, south, east, north = to_shape(area.geom).bounds
+    """Describe an area with its label point, bounding box and parent chain (None for a village with no shape)."""
+    point = to_shape(area.label_point) if area.label_point is not None else None
+    bounds = to_shape(area.geom).bounds if area.geom is not None else None
     return {
         **summary(area),
         "full_name": area.full_name,
         "population": area.population,
         "geom_source": area.geom_source,
-        "label_point": {"lat": round(point.y, 6), "lon": round(point.x, 6)},
-        "bbox": [round(v, 6) for v in (west, south, east, north)],
+        "label_point": {"lat": round(point.y, 6), "lon": round(point.x, 6)} if point else None,
+        "bbox": [round(v, 6) for v in bounds] if bounds else None,
         "parents": [summary(parent) for parent in ancestors(area)],
     }
 

@@ -1,0 +1,625 @@
+"""The village register: who keeps it, how a commune's villages are rewritten, and what it reports.
+
+Provincial staff keep the villages of their province's communes; a commune's
+officers keep their own commune's when the province allows it; central staff
+and administrators read every register and its progress. Every change —
+from an uploaded list (app/services/village_lists.py) or a rename, merge or
+split here — goes through ``write_commune``: it rewrites one commune's
+villages, re-derives that commune's cells only (the Voronoi cells of the
+villages' points clipped to the commune, minus surveyed polygons, so the
+villages still tile it), retires removed villages, moves their open
+petitions to their successors (audited), and appends one row of
+village_changes per change. Petitions already filed keep their village
+otherwise; a retired village stays, without a shape, for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import shapely
+from flask_babel import lazy_gettext as _l
+from shapely.geometry import MultiPolygon, Point
+from sqlalchemy import func, select, text
+
+from app.extensions import db
+from app.geodata.importer import as_multipolygon, derive_cells
+from app.models import Area, Generation, Petition, User, VillageChange, VillageRegisterSetting, VillageUpload
+from app.models.petition import OPEN_STATUSES
+from app.queries.areas import new_boundary_edition
+from app.services import workflow
+from app.text import fold, natural_key, normalize_name
+
+# What a village may be called, as the Front's lists name them (diacritics and case ignored when read).
+UNIT_TYPES = (
+    "Thôn",
+    "Bản",
+    "Buôn",
+    "Làng",
+    "Xóm",
+    "Ấp",
+    "Sóc",
+    "Plei",
+    "Phum",
+    "Khóm",
+    "Tổ dân phố",
+    "Khu phố",
+    "Khu dân cư",
+    "Khu",
+    "Khối",
+    "Tổ",
+    "Đội",
+)
+_UNIT_TYPE_OF = {fold(t): t for t in UNIT_TYPES}
+MAX_VILLAGES = 999  # village codes are the commune's code and 3 digits
+NAME_MAX = 200
+
+
+class RegisterRefused(ValueError):
+    """A change of the register the officer cannot make; the message says why."""
+
+
+def unit_type(typed: str) -> str | None:
+    """The unit type as written in the register ("to dan pho" → "Tổ dân phố"), or None."""
+    return _UNIT_TYPE_OF.get(fold(typed))
+
+
+def name_key(unit: str, name: str) -> str:
+    """What makes two villages of a commune the same name: "Thôn Đông" and "thon dong"."""
+    return fold(f"{unit} {name}")
+
+
+# --- who may ----------------------------------------------------------------
+
+
+def communes_may_upload(province_id: int) -> bool:
+    setting = db.session.get(VillageRegisterSetting, province_id)
+    return bool(setting and setting.communes_may_upload)
+
+
+def set_communes_may_upload(actor: User, allowed: bool) -> None:
+    if actor.role != "province":
+        raise RegisterRefused(_l("Chỉ cán bộ tỉnh đặt được quyền này."))
+    setting = db.session.get(VillageRegisterSetting, actor.area_id)
+    if setting is None:
+        setting = VillageRegisterSetting(province_id=actor.area_id)
+        db.session.add(setting)
+    setting.communes_may_upload = allowed
+
+
+def may_edit(actor: User, commune: Area) -> bool:
+    """Whether this officer may change this commune's villages."""
+    if actor.role == "province":
+        return commune.parent_id == actor.area_id
+    if actor.role == "commune":
+        return commune.id == actor.area_id and communes_may_upload(commune.parent_id)
+    return False
+
+
+def may_read(actor: User, area: Area) -> bool:
+    """Whether this officer may read the register of this province or commune."""
+    if actor.role in ("central", "admin"):
+        return True
+    if actor.role == "province":
+        return area.id == actor.area_id or area.parent_id == actor.area_id
+    return area.id == actor.area_id
+
+
+def communes_of(actor: User, province: Area | None = None) -> list[Area]:
+    """The communes whose register this officer reads (a province's, for staff above it), by name."""
+    if actor.role == "commune":
+        found = [actor.area]
+    else:
+        province_id = actor.area_id if actor.role == "province" else (province.id if province else None)
+        if province_id is None:
+            return []
+        found = list(db.session.scalars(select(Area).where(Area.parent_id == province_id, Area.level == "commune")))
+    return sorted(found, key=lambda a: (natural_key(a.name), a.code))
+
+
+# --- a commune's villages -----------------------------------------------------
+
+
+@dataclass
+class Village:
+    """One village of a commune's register as it will be: an existing one (id) or a new one."""
+
+    id: int | None
+    code: str | None
+    name: str
+    unit_type: str
+    population: int | None
+    point: Point | None
+    polygon: MultiPolygon | None = None  # surveyed
+    action: str = ""  # what made it: added, split (for the change rows); else found by comparison
+    line: int | None = None
+
+    @property
+    def key(self) -> str:
+        return name_key(self.unit_type, self.name)
+
+    @property
+    def source(self) -> str:
+        return "surveyed" if self.polygon is not None else ("derived" if self.point is not None else "none")
+
+
+@dataclass
+class Stored:
+    """A village of the commune as it is now."""
+
+    id: int
+    code: str
+    name: str
+    unit_type: str
+    population: int | None
+    point: Point | None
+    polygon: MultiPolygon | None  # when surveyed
+    source: str
+
+
+@dataclass
+class Removal:
+    village: Stored
+    successor: Village | None
+    merged: bool = False  # merged by an officer, not left out of a list
+
+
+@dataclass
+class Move:
+    """An open petition of a removed village, and where it goes."""
+
+    petition_id: int
+    public_id: str
+    title: str
+    from_village: Stored
+    to_village: Village | None
+
+
+def commune_shape(commune_id: int):
+    wkb = db.session.execute(text("SELECT ST_AsBinary(geom) FROM areas WHERE id = :id"), {"id": commune_id}).scalar()
+    return shapely.from_wkb(bytes(wkb))
+
+
+def stored_villages(commune_ids: list[int]) -> dict[int, list[Stored]]:
+    """The villages in the register of these communes, by commune."""
+    rows = db.session.execute(
+        text(
+            """SELECT parent_id, id, code, name, unit_type, population, geom_source,
+                      ST_AsBinary(label_point) AS point,
+                      CASE WHEN geom_source = 'surveyed' THEN ST_AsBinary(geom) END AS shape
+               FROM areas WHERE parent_id = ANY(:ids) AND level = 'village' AND retired_at IS NULL ORDER BY code"""
+        ),
+        {"ids": commune_ids},
+    ).all()
+    found: dict[int, list[Stored]] = {i: [] for i in commune_ids}
+    for r in rows:
+        point = shapely.from_wkb(bytes(r.point)) if r.point is not None and r.geom_source != "none" else None
+        shape = shapely.from_wkb(bytes(r.shape)) if r.shape is not None else None
+        found[r.parent_id].append(Stored(r.id, r.code, r.name, r.unit_type, r.population, point, shape, r.geom_source))
+    return found
+
+
+def cells(region, villages: list[Village]) -> list[MultiPolygon | None]:
+    """Each village's polygon: its surveyed one, else its point's Voronoi cell in the rest; None with neither."""
+    surveyed = [v.polygon for v in villages if v.polygon is not None]
+    rest = region.difference(shapely.union_all(surveyed)) if surveyed else region
+    pointed = [v for v in villages if v.polygon is None and v.point is not None]
+    derived = dict(zip(map(id, pointed), derive_cells(rest, [v.point for v in pointed]) if pointed else []))
+    out = []
+    for v in villages:
+        if v.polygon is not None:
+            out.append(v.polygon)
+        elif v.point is not None:
+            out.append(derived[id(v)])
+        else:
+            out.append(None)
+    return out
+
+
+def covering(villages: list[Village], shapes: list, point: Point | None) -> Village | None:
+    """The village whose polygon covers the point (the lowest code on an edge: the first in the list)."""
+    if point is None:
+        return None
+    for village, polygon in zip(villages, shapes):
+        if polygon is not None and not polygon.is_empty and polygon.covers(point):
+            return village
+    return None
+
+
+def successor_of(stored: Stored, villages: list[Village], shapes: list) -> Village | None:
+    """Who takes a removed village's open petitions: the village that now covers its point, else the nearest."""
+    found = covering(villages, shapes, stored.point)
+    if found is not None or stored.point is None:
+        return found
+    near = [(p.distance(stored.point), i) for i, p in enumerate(shapes) if p is not None and not p.is_empty]
+    return villages[min(near)[1]] if near else None
+
+
+def open_petitions_of(village_ids: list[int]) -> list:
+    """Open petitions placed in these villages: id, public id, title, village, point."""
+    if not village_ids:
+        return []
+    return db.session.execute(
+        text(
+            """SELECT id, public_id, coalesce(public_title, title) AS title, village_id,
+                      ST_X(location) AS lon, ST_Y(location) AS lat
+               FROM petitions WHERE village_id = ANY(:ids) AND status = ANY(:open) ORDER BY id"""
+        ),
+        {"ids": village_ids, "open": list(OPEN_STATUSES)},
+    ).all()
+
+
+def moves_for(removals: list[Removal], villages: list[Village], shapes: list) -> list[Move]:
+    """Where each open petition of the removed villages goes: the village covering its point, else the successor."""
+    by_id = {r.village.id: r for r in removals}
+    moves = []
+    for p in open_petitions_of(list(by_id)):
+        removal = by_id[p.village_id]
+        point = Point(p.lon, p.lat) if p.lon is not None else None
+        target = None if removal.merged else covering(villages, shapes, point)
+        moves.append(Move(p.id, p.public_id, p.title, removal.village, target or removal.successor))
+    return moves
+
+
+def split_moves(old: Stored, new: Village, villages: list[Village], shapes: list) -> list[Move]:
+    """Open petitions of a split village whose point now lies in the new village."""
+    moves = []
+    for p in open_petitions_of([old.id]):
+        if p.lon is not None and covering(villages, shapes, Point(p.lon, p.lat)) is new:
+            moves.append(Move(p.id, p.public_id, p.title, old, new))
+    return moves
+
+
+# --- writing -----------------------------------------------------------------
+
+
+@dataclass
+class Written:
+    changes: int = 0
+    moved: int = 0
+    codes: dict = field(default_factory=dict)  # a new village's key → its code
+
+
+def lock_communes(commune_ids: list[int]) -> None:
+    """One writer at a time per commune: the register of a commune is rewritten whole."""
+    db.session.execute(
+        text("SELECT id FROM areas WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": sorted(commune_ids)}
+    )
+
+
+def write_commune(
+    commune: Area,
+    villages: list[Village],
+    removals: list[Removal],
+    moves: list[Move],
+    actor: User | None,
+    upload: VillageUpload | None = None,
+    label: str | None = None,
+) -> Written:
+    """Rewrite one commune's register: villages as listed, removals retired, its cells re-derived, moves made."""
+    written = Written()
+    label = label or (actor.username if actor else "system")
+    now = datetime.now(UTC)
+    before = {s.id: s for s in stored_villages([commune.id])[commune.id]}
+    shapes = cells(commune_shape(commune.id), villages)
+    next_number = _next_number(commune)
+    changes: list[dict] = []
+    for village, shape in zip(villages, shapes):
+        wkb = shapely.to_wkb(as_multipolygon(shape)) if shape is not None and not shape.is_empty else None
+        label_point = village.point or (shape.point_on_surface() if wkb else None)
+        values = {
+            "name": village.name,
+            "unit_type": village.unit_type,
+            "search_name": fold(f"{village.unit_type} {village.name}"),
+            "population": village.population,
+            "geom": wkb,
+            "label_point": shapely.to_wkb(label_point) if label_point is not None else None,
+            "source": village.source if wkb else "none",
+        }
+        if village.id is None:
+            if next_number > MAX_VILLAGES:
+                raise RegisterRefused(_l("Xã đã có đủ 999 thôn, tổ dân phố."))
+            village.code = f"{commune.code}{next_number:03d}"
+            next_number += 1
+            village.id = db.session.execute(
+                text(
+                    """INSERT INTO areas (generation_id, level, code, name, unit_type, search_name, parent_id,
+                                          geom, label_point, population, geom_source)
+                       VALUES (:g, 'village', :code, :name, :unit_type, :search_name, :parent,
+                               ST_GeomFromWKB(:geom, 4326), ST_GeomFromWKB(:label_point, 4326), :population, :source)
+                       RETURNING id"""
+                ),
+                {**values, "g": commune.generation_id, "code": village.code, "parent": commune.id},
+            ).scalar_one()
+            written.codes[village.key] = village.code
+            changes.append(_change(village.id, village.action or "added", {"after": _described(village)}, village))
+            continue
+        old = before[village.id]
+        db.session.execute(
+            text(
+                """UPDATE areas SET name = :name, unit_type = :unit_type, search_name = :search_name,
+                          population = :population, geom = ST_GeomFromWKB(:geom, 4326),
+                          label_point = ST_GeomFromWKB(:label_point, 4326), geom_source = :source
+                   WHERE id = :id"""
+            ),
+            {**values, "id": village.id},
+        )
+        changes.extend(_differences(old, village))
+    for removal in removals:
+        successor = removal.successor.id if removal.successor is not None else None
+        db.session.execute(
+            text("UPDATE areas SET retired_at = :now, successor_id = :s, geom = NULL WHERE id = :id"),
+            {"now": now, "s": successor, "id": removal.village.id},
+        )
+        data = {"before": _described(removal.village), "successor": successor}
+        changes.append(_change(removal.village.id, "merged" if removal.merged else "removed", data, None))
+    for move in moves:
+        target = move.to_village.id if move.to_village is not None else None
+        db.session.execute(
+            text("UPDATE petitions SET village_id = :to, version = version + 1, updated_at = :now WHERE id = :id"),
+            {"to": target, "now": now, "id": move.petition_id},
+        )
+        note = f"Sổ thôn: {move.from_village.unit_type} {move.from_village.name} → " + (
+            f"{move.to_village.unit_type} {move.to_village.name}" if move.to_village else "—"
+        )
+        workflow.record(
+            db.session.get(Petition, move.petition_id),
+            actor,
+            "replace",
+            note=note,
+            data={"from_village": move.from_village.id, "to_village": target, "register": True},
+            label=label,
+        )
+        written.moved += 1
+    for change in changes:
+        db.session.add(
+            VillageChange(
+                actor_id=actor.id if actor else None,
+                actor_label=label,
+                upload_id=upload.id if upload else None,
+                commune_id=commune.id,
+                **change,
+            )
+        )
+    db.session.flush()
+    written.changes = len(changes)
+    return written
+
+
+def _next_number(commune: Area) -> int:
+    """The next free 3-digit number of the commune's village codes (retired ones keep theirs)."""
+    top = db.session.execute(
+        text(
+            """SELECT max(substr(code, length(:c) + 1)::int) FROM areas
+               WHERE parent_id = :id AND level = 'village' AND code ~ ('^' || :c || '[0-9]{3}$')"""
+        ),
+        {"id": commune.id, "c": commune.code},
+    ).scalar()
+    return (top or 0) + 1
+
+
+def _described(v) -> dict:
+    point = v.point
+    return {
+        "name": v.name,
+        "unit_type": v.unit_type,
+        "population": v.population,
+        "lat": round(point.y, 6) if point is not None else None,
+        "lon": round(point.x, 6) if point is not None else None,
+        "surveyed": v.polygon is not None,
+    }
+
+
+def _change(village_id: int, action: str, data: dict, village: Village | None) -> dict:
+    if village is not None and village.line is not None:
+        data = {**data, "line": village.line}
+    return {"village_id": village_id, "action": action, "data": data}
+
+
+def _differences(old: Stored, new: Village) -> list[dict]:
+    """The change rows of an existing village: renamed, retyped, moved, population (each as it applies)."""
+    before, after = _described(old), _described(new)
+    found = []
+    if old.name != new.name:
+        found.append("renamed")
+    if old.unit_type != new.unit_type:
+        found.append("retyped")
+    if (before["lat"], before["lon"], before["surveyed"]) != (after["lat"], after["lon"], after["surveyed"]):
+        found.append("moved")
+    if old.population != new.population:
+        found.append("population")
+    return [_change(old.id, action, {"before": before, "after": after}, new) for action in found]
+
+
+def finish(generation_id: int) -> None:
+    """After a commune's register is written: new URLs for the boundary files, fresh statistics."""
+    new_boundary_edition(generation_id)
+
+
+def as_village(s: Stored) -> Village:
+    return Village(s.id, s.code, s.name, s.unit_type, s.population, s.point, s.polygon)
+
+
+# --- rename, merge, split ------------------------------------------------------
+
+
+def village_for(actor: User, code: str) -> tuple[Area, Area]:
+    """A village of the current register the officer may change, and its commune; RegisterRefused otherwise."""
+    village = db.session.scalar(
+        select(Area)
+        .join(Generation, Area.generation_id == Generation.id)
+        .where(Generation.is_current, Area.code == code, Area.level == "village", Area.in_register)
+    )
+    if village is None or not may_edit(actor, village.parent):
+        raise RegisterRefused(_l("Không tìm thấy thôn, tổ dân phố này trong địa bàn bạn được sửa."))
+    return village, village.parent
+
+
+def rename(actor: User, code: str, new_name: str, new_type: str) -> None:
+    village, commune = village_for(actor, code)
+    name, unit = _checked_name(new_name), unit_type(new_type)
+    if unit is None:
+        raise RegisterRefused(_l("Loại «%(t)s» không có trong danh mục.", t=new_type))
+    lock_communes([commune.id])
+    stored = stored_villages([commune.id])[commune.id]
+    if any(s.id != village.id and name_key(s.unit_type, s.name) == name_key(unit, name) for s in stored):
+        raise RegisterRefused(_l("Xã đã có %(name)s.", name=f"{unit} {name}"))
+    after = []
+    for s in stored:
+        v = as_village(s)
+        if s.id == village.id:
+            v.name, v.unit_type = name, unit
+        after.append(v)
+    write_commune(commune, after, [], [], actor)
+    finish(commune.generation_id)
+
+
+def merge(actor: User, code: str, into_code: str) -> int:
+    """Merge a village into another of its commune; return how many open petitions moved."""
+    village, commune = village_for(actor, code)
+    into, into_commune = village_for(actor, into_code)
+    if into.id == village.id or into_commune.id != commune.id:
+        raise RegisterRefused(_l("Chỉ gộp được vào một thôn, tổ dân phố khác của cùng xã."))
+    lock_communes([commune.id])
+    stored = stored_villages([commune.id])[commune.id]
+    after = [as_village(s) for s in stored if s.id != village.id]
+    target = next(v for v in after if v.id == into.id)
+    removal = Removal(next(s for s in stored if s.id == village.id), target, merged=True)
+    moves = moves_for([removal], after, cells(commune_shape(commune.id), after))
+    written = write_commune(commune, after, [removal], moves, actor)
+    finish(commune.generation_id)
+    return written.moved
+
+
+def split(actor: User, code: str, new_name: str, new_type: str, lat: float, lon: float) -> tuple[str, int]:
+    """Split a new village off one, at a point of its own; return the new code and the petitions moved."""
+    village, commune = village_for(actor, code)
+    name, unit = _checked_name(new_name), unit_type(new_type)
+    if unit is None:
+        raise RegisterRefused(_l("Loại «%(t)s» không có trong danh mục.", t=new_type))
+    point = Point(lon, lat)
+    lock_communes([commune.id])
+    region = commune_shape(commune.id)
+    if not region.covers(point):
+        raise RegisterRefused(_l("Điểm của thôn mới nằm ngoài xã."))
+    stored = stored_villages([commune.id])[commune.id]
+    if any(name_key(s.unit_type, s.name) == name_key(unit, name) for s in stored):
+        raise RegisterRefused(_l("Xã đã có %(name)s.", name=f"{unit} {name}"))
+    if any(s.point is not None and s.point.equals(point) for s in stored):
+        raise RegisterRefused(_l("Điểm này đã là điểm của một thôn khác."))
+    after = [as_village(s) for s in stored]
+    new = Village(None, None, name, unit, None, point, action="split")
+    after.append(new)
+    old = next(s for s in stored if s.id == village.id)
+    moves = split_moves(old, new, after, cells(region, after))
+    written = write_commune(commune, after, [], moves, actor)
+    finish(commune.generation_id)
+    return new.code, written.moved
+
+
+def _checked_name(typed: str) -> str:
+    name = normalize_name(typed or "")
+    if not name:
+        raise RegisterRefused(_l("Cần tên thôn, tổ dân phố."))
+    if len(name) > NAME_MAX:
+        raise RegisterRefused(_l("Tên thôn, tổ dân phố quá dài."))
+    return name
+
+
+# --- reading -------------------------------------------------------------------
+
+
+def register_rows(communes: list[Area]) -> list[dict]:
+    """The villages of these communes in the upload's columns (what Xuất gives and Tải lên takes)."""
+    if not communes:
+        return []
+    rows = db.session.execute(
+        text(
+            """SELECT c.code AS commune_code, c.unit_type || ' ' || c.name AS commune_name, v.code AS village_code,
+                      v.name AS village_name, v.unit_type, v.population,
+                      CASE WHEN v.geom_source <> 'none' THEN round(ST_Y(v.label_point)::numeric, 6) END AS lat,
+                      CASE WHEN v.geom_source <> 'none' THEN round(ST_X(v.label_point)::numeric, 6) END AS lon
+               FROM areas v JOIN areas c ON c.id = v.parent_id
+               WHERE v.parent_id = ANY(:ids) AND v.level = 'village' AND v.retired_at IS NULL
+               ORDER BY c.code, v.code"""
+        ),
+        {"ids": [c.id for c in communes]},
+    ).mappings()
+    return [{**r, "lat": _number(r["lat"]), "lon": _number(r["lon"])} for r in rows]
+
+
+def _number(value):
+    return float(value) if value is not None else None
+
+
+def villages_of(commune: Area) -> list:
+    """The commune's register for its page: each village with its open petitions."""
+    return db.session.execute(
+        text(
+            """SELECT v.code, v.name, v.unit_type, v.population, v.geom_source,
+                      (SELECT count(*) FROM petitions p WHERE p.village_id = v.id AND p.status = ANY(:open)) AS open
+               FROM areas v WHERE v.parent_id = :id AND v.level = 'village' AND v.retired_at IS NULL"""
+        ),
+        {"id": commune.id, "open": list(OPEN_STATUSES)},
+    ).all()
+
+
+def history(communes: list[Area], limit: int = 200) -> list:
+    """The newest changes of these communes' registers: when, who, which upload, what."""
+    if not communes:
+        return []
+    return db.session.execute(
+        text(
+            """SELECT ch.at, ch.actor_label, ch.action, ch.data, ch.upload_id, u.filename,
+                      v.code, v.unit_type || ' ' || v.name AS village, c.unit_type || ' ' || c.name AS commune
+               FROM village_changes ch
+               JOIN areas v ON v.id = ch.village_id JOIN areas c ON c.id = ch.commune_id
+               LEFT JOIN village_uploads u ON u.id = ch.upload_id
+               WHERE ch.commune_id = ANY(:ids) ORDER BY ch.id DESC LIMIT :limit"""
+        ),
+        {"ids": [c.id for c in communes], "limit": limit},
+    ).all()
+
+
+def progress(province: Area | None = None) -> list:
+    """Per province (or per commune of one province): lists uploaded, villages, with a point, last change.
+
+    The figure the Front reports: how far each province's register is kept current.
+    """
+    group = "c.parent_id" if province is None else "c.id"
+    where = "c.level = 'commune' AND ge.is_current" + ("" if province is None else " AND c.parent_id = :province")
+    return db.session.execute(
+        text(
+            f"""WITH communes AS (
+                  SELECT c.id, c.parent_id FROM areas c
+                  JOIN generations ge ON ge.id = c.generation_id WHERE {where}),
+                listed AS (
+                  SELECT (jsonb_array_elements_text(summary -> 'communes'))::int AS commune_id,
+                         max(applied_at) AS listed_at
+                  FROM village_uploads WHERE status = 'applied' GROUP BY 1),
+                villages AS (
+                  SELECT v.parent_id AS commune_id, count(*) AS villages,
+                         count(*) FILTER (WHERE v.geom_source <> 'none') AS located
+                  FROM areas v JOIN communes c ON c.id = v.parent_id
+                  WHERE v.level = 'village' AND v.retired_at IS NULL GROUP BY 1),
+                changed AS (
+                  SELECT commune_id, max(at) AS changed_at FROM village_changes GROUP BY 1)
+                SELECT a.code, a.unit_type || ' ' || a.name AS name,
+                       count(*) AS communes, count(l.commune_id) AS listed,
+                       coalesce(sum(v.villages), 0) AS villages, coalesce(sum(v.located), 0) AS located,
+                       greatest(max(l.listed_at), max(ch.changed_at)) AS updated_at
+                FROM communes c JOIN areas a ON a.id = {group}
+                LEFT JOIN listed l ON l.commune_id = c.id
+                LEFT JOIN villages v ON v.commune_id = c.id
+                LEFT JOIN changed ch ON ch.commune_id = c.id
+                GROUP BY a.id ORDER BY a.code"""
+        ),
+        {"province": province.id if province else None},
+    ).all()
+
+
+def count_in_register(commune_ids: list[int]) -> int:
+    return db.session.scalar(
+        select(func.count()).where(Area.parent_id.in_(commune_ids), Area.level == "village", Area.in_register)
+    )
