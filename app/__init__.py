@@ -80,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.petitions import bp as petitions_bp
     from app.privacy.cli import privacy_cli
     from app.storage_cli import storage_cli
+    from app.village_cli import villages_cli
 
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
@@ -98,6 +99,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(inbound_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(officers_cli)
+    app.cli.add_command(villages_cli)
     app.register_blueprint(open311_bp)
     app.register_blueprint(openapi_bp)
     app.cli.add_command(partners_cli)

@@ -311,3 +311,31 @@ def test_the_export_reads_back_as_an_unchanged_list(mini):
         assert plan.problems == 0
         assert {a for s in plan.steps for a in s.actions} == {"unchanged"}, name
     assert db.session.query(VillageChange).count() == 0
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+def test_the_command_line_reports_line_by_line_and_fails_writing_nothing_on_a_refused_line(app_ctx, runner, tmp_path):
+    import_features(mini_geography(), "2025")
+    bad = tmp_path / "thon.csv"
+    bad.write_bytes(csv_bytes("99001,,,3,Thôn,20.05,105.03,\n99001,,,Mới,Thôn,21.0,105.05,\n"))
+    result = runner.invoke(args=["villages", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "line 2\tok\tXã Tây Sơn\tThôn 3\t99001001\tkhông đổi" in result.output
+    assert "line 3\tREFUSED\tXã Tây Sơn\tThôn Mới\t\tĐiểm (21.0, 105.05) nằm ngoài Xã Tây Sơn." in result.output
+    assert villages("99001").keys() == {"Thôn 3", "Thôn Đông", "Thôn 13"}
+
+    good = tmp_path / "thon.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["Mã xã", "Tên thôn", "Loại", "Vĩ độ", "Kinh độ"])
+    for row in (["99001", "3", "Thôn", 20.05, 105.03], ["99001", "Đông", "Thôn", 20.15, 105.07]):
+        book.active.append(row)
+    book.save(good)
+    dry = runner.invoke(args=["villages", "import", "--dry-run", str(good)])
+    assert dry.exit_code == 0 and "not listed\tok\tXã Tây Sơn\tThôn 13\t99001003\tbỏ khỏi sổ" in dry.output
+    assert "Thôn 13" in villages("99001")
+    applied = runner.invoke(args=["villages", "import", str(good)])
+    assert applied.exit_code == 0, applied.output
+    assert villages("99001").keys() == {"Thôn 3", "Thôn Đông"}
+    assert db.session.query(VillageChange).filter_by(actor_label="operator", action="removed").count() == 1

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 
-from app.officer import answer_templates, notices, routes, voices  # noqa: E402,F401  (routes attach themselves to bp)
+from app.officer import answer_templates, notices, routes, villages, voices  # noqa: E402,F401  (routes attach themselves to bp)

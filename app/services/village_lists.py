@@ -321,6 +321,8 @@ def _plan_commune(commune: Area, rows: list[_Row], stored: list[register.Stored]
         matched[existing.id] = r
         village.id, village.code = existing.id, existing.code
         step.code = existing.code
+        if village.population is None and r.line.values["population"] == "":
+            village.population = existing.population  # an empty cell keeps what the register has
         if village.point is None and village.polygon is None:
             # a line without a point keeps the village's place
             village.point, village.polygon = existing.point, existing.polygon
