@@ -143,7 +143,7 @@ def test_each_bad_line_is_refused_with_its_line_number_and_nothing_is_written(mi
 
 
 def test_a_name_twice_in_one_commune_is_refused_on_the_second_line(mini):
-    _, plan = preview(mini, "99001,,,Mới,Thôn,20.05,105.03,\n99001,,,3,Thôn,,,\n99001,,,mới,thôn,20.1,105.05,\n")
+    _, plan = preview(mini, "99001,,,Mới,Thôn,20.06,105.04,\n99001,,,3,Thôn,,,\n99001,,,mới,thôn,20.1,105.05,\n")
     refused = {s.line: [str(p) for p in s.problems] for s in plan.steps if s.problems}
     assert refused == {4: ["Tên này đã có ở dòng 2 (cùng xã)."]}
 
@@ -339,3 +339,11 @@ def test_the_command_line_reports_line_by_line_and_fails_writing_nothing_on_a_re
     assert applied.exit_code == 0, applied.output
     assert villages("99001").keys() == {"Thôn 3", "Thôn Đông"}
     assert db.session.query(VillageChange).filter_by(actor_label="operator", action="removed").count() == 1
+
+
+def test_a_point_another_village_of_the_commune_already_has_is_refused(mini):
+    _, plan = preview(
+        mini, "99001,,,3,Thôn,20.05,105.03,\n99001,,,Đông,Thôn,20.15,105.07,\n99001,,,Mới,Thôn,20.05,105.03,\n"
+    )
+    refused = {s.line: [str(p) for p in s.problems] for s in plan.steps if s.problems}
+    assert refused == {4: ["Điểm này trùng điểm của Thôn 3 (dòng 2)."]}

@@ -331,6 +331,19 @@ def _plan_commune(commune: Area, rows: list[_Row], stored: list[register.Stored]
         step.actions.extend(_what_changes(existing, village))
         if "renamed" in step.actions or "retyped" in step.actions:
             step.detail = f"{existing.unit_type} {existing.name} → {village.unit_type} {village.name}"
+    places: dict[tuple, _Row] = {}
+    for r in rows:  # two villages at one point would share one cell
+        point = r.village.point if r.village.polygon is None else None
+        if point is not None and not r.step.problems:
+            first = places.setdefault((round(point.x, 7), round(point.y, 7)), r)
+            if first is not r:
+                r.step.problems.append(
+                    _l(
+                        "Điểm này trùng điểm của %(village)s (dòng %(n)s).",
+                        village=first.step.village,
+                        n=first.line.number,
+                    )
+                )
     if any(r.step.problems for r in rows):
         return
     after = [r.village for r in rows]
