@@ -347,3 +347,12 @@ def test_a_point_another_village_of_the_commune_already_has_is_refused(mini):
     )
     refused = {s.line: [str(p) for p in s.problems] for s in plan.steps if s.problems}
     assert refused == {4: ["Điểm này trùng điểm của Thôn 3 (dòng 2)."]}
+
+
+def test_a_village_without_a_shape_is_never_the_one_a_point_is_geotagged_to(mini):
+    kept, plan = preview(mini, "99001,,,Chưa Đo,Thôn,,,\n")  # the commune's only village now: no point
+    assert plan.problems == 0
+    village_lists.apply(kept, mini)
+    placed = db.session.execute(text("SELECT village_id, commune_id FROM geotag(105.05, 20.10)")).one()
+    commune = db.session.query(Area).filter_by(code="99001").one()
+    assert placed == (None, commune.id)  # the commune, and no village rather than a shapeless one

@@ -417,12 +417,25 @@ def keep(actor: User | None, filename: str, lines: list[Line], shapes: list[Shap
     return upload
 
 
-def replan(upload: VillageUpload) -> Plan:
+def _content(upload: VillageUpload) -> tuple[list[Line], list[Shape]]:
     lines = [Line(x["number"], x["values"]) for x in upload.content["lines"]]
     shapes = [
         Shape(s["number"], s["village_code"], s["commune_code"], s["village_name"], geojson_shape(s["geometry"]))
         for s in upload.content["shapes"]
     ]
+    return lines, shapes
+
+
+def _named_communes(lines: list[Line], scope: Scope) -> list[int]:
+    """The ids of the communes the lines name (those a plan of them touches)."""
+    communes = _communes(scope)
+    named = (_commune(x.values["commune_code"], x.values["commune_name"], communes, scope, Step(0)) for x in lines)
+    return sorted({c.id for c in named if c is not None})
+
+
+def replan(upload: VillageUpload) -> Plan:
+    """What the kept upload would do now (its preview)."""
+    lines, shapes = _content(upload)
     return plan(lines, shapes, Scope(upload.province_id, upload.commune_id))
 
 
@@ -444,9 +457,10 @@ def apply(upload: VillageUpload, actor: User | None, label: str = "") -> Plan:
     if upload.status != "pending":
         raise ListRefused(_l("Danh sách này đã được áp dụng hoặc đã huỷ."))
     db.session.execute(text("SELECT id FROM village_uploads WHERE id = :id FOR UPDATE"), {"id": upload.id})
-    first = replan(upload)
-    register.lock_communes([c.id for c in first.communes])
-    result = replan(upload)  # under the communes' locks: what is written is what is checked
+    scope = Scope(upload.province_id, upload.commune_id)
+    lines, shapes = _content(upload)
+    register.lock_communes(_named_communes(lines, scope))
+    result = plan(lines, shapes, scope)  # under the communes' locks: what is written is what is checked
     if result.problems:
         raise ListRefused(_l("Danh sách còn dòng lỗi; hãy sửa và gửi lại."))
     if result.digest() != upload.summary.get("digest"):

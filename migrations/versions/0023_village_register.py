@@ -9,6 +9,8 @@
   applies it; village_changes: every change of the register, append-only.
 - village_register_settings: whether a province's communes may upload.
 - geotag(): a village without a shape is never the nearest village.
+- petitions_open_village: the open petitions of a village, which follow it
+  when it is merged or removed (a small partial index: open petitions only).
 
 Revision ID: 0023
 Revises: 0022
@@ -26,6 +28,8 @@ down_revision = "0022"
 branch_labels = None
 depends_on = None
 
+# The open statuses when this migration was written (app/models/petition.py's OPEN_STATUSES).
+OPEN_STATUSES = ("received", "accepted", "in_progress", "forwarded")
 SQL = Path(__file__).resolve().parent.parent / "sql"
 
 
@@ -86,9 +90,16 @@ def upgrade():
         "FOR EACH ROW EXECUTE FUNCTION village_changes_append_only()"
     )
     op.execute((SQL / "0023_geotag_register.sql").read_text(encoding="utf-8"))
+    op.create_index(
+        "petitions_open_village",
+        "petitions",
+        ["village_id"],
+        postgresql_where=sa.text(f"status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"),
+    )
 
 
 def downgrade():
+    op.drop_index("petitions_open_village", "petitions")
     op.execute((SQL / "0001_geotag.sql").read_text(encoding="utf-8"))
     op.execute((SQL / "0013_geotag_one_row.sql").read_text(encoding="utf-8"))
     op.drop_table("village_changes")
