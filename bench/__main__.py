@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import geodata, inbox, locate, maps, regeotag, submit, voices, wire
+from bench import geodata, inbox, locate, maps, regeotag, submit, villages, voices, wire
 from bench.table import Table
 
 
@@ -20,6 +20,7 @@ def main() -> int:
         ("inbox", inbox),
         ("maps", maps),
         ("regeotag", regeotag),
+        ("villages", villages),
         ("wire", wire),
     )
     for name, module in modules:

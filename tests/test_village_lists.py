@@ -130,6 +130,7 @@ def test_the_removed_village_is_retired_not_deleted_and_a_new_point_stays_in_its
         ("99001,,,Mới,Thôn,20.1x,105.05,", "Vĩ độ, kinh độ phải là số (ví dụ 16.4637 và 107.5909)."),
         ("99001,,99002002,Mới,Thôn,,,", "Mã thôn 99002002 không có trong sổ của xã này."),
         ("99001,,,,Thôn,,,", "Thiếu tên thôn, tổ dân phố."),
+        ("99001,,,=1+2,Thôn,,,", "Tên thôn, tổ dân phố không được bắt đầu bằng =, +, - hoặc @."),
     ],
 )
 def test_each_bad_line_is_refused_with_its_line_number_and_nothing_is_written(mini, line, expected):
@@ -356,3 +357,137 @@ def test_a_village_without_a_shape_is_never_the_one_a_point_is_geotagged_to(mini
     placed = db.session.execute(text("SELECT village_id, commune_id FROM geotag(105.05, 20.10)")).one()
     commune = db.session.query(Area).filter_by(code="99001").one()
     assert placed == (None, commune.id)  # the commune, and no village rather than a shapeless one
+
+
+def test_the_export_never_hands_excel_a_formula(mini):
+    from app.services import village_register
+
+    db.session.execute(text("UPDATE areas SET name = '=HYPERLINK(\"http://x\")' WHERE code = '99001001'"))
+    commune = db.session.query(Area).filter_by(code="99001").one()
+    rows = village_register.register_rows([commune])
+    assert "'=HYPERLINK" in write_csv(rows).decode("utf-8-sig")
+    sheet = openpyxl.load_workbook(io.BytesIO(write_xlsx(rows))).worksheets[0]
+    names = [row[3] for row in sheet.iter_rows(values_only=True)]
+    assert '\'=HYPERLINK("http://x")' in names
+
+
+# --- what a careless or hostile file must not do ---------------------------------------------
+
+
+def test_a_line_naming_a_village_by_its_old_name_beside_the_line_with_its_code_adds_a_village(mini):
+    kept, plan = preview(
+        mini,
+        "99001,,,Đông,Xóm,20.17,105.08,\n"  # the name of 99001002, with another type: a new village
+        "99001,,99001002,Đông,Thôn,20.15,105.07,\n"
+        "99001,,,3,Thôn,20.05,105.03,\n99001,,,13,Thôn,20.10,105.05,\n",
+    )
+    assert [s.actions for s in plan.steps] == [["added"], ["unchanged"], ["unchanged"], ["unchanged"]]
+    village_lists.apply(kept, mini)
+    assert set(villages("99001")) == {"Xóm Đông", "Thôn Đông", "Thôn 3", "Thôn 13"}
+    commune, total, union = tiling("99001")
+    assert total == pytest.approx(commune, rel=1e-9) and union == pytest.approx(commune, rel=1e-9)
+
+
+def test_two_lines_with_one_village_code_are_refused(mini):
+    _, plan = preview(mini, "99001,,99001002,Đông,Thôn,20.15,105.07,\n99001,,99001002,Tây,Thôn,20.16,105.08,\n")
+    assert [[str(p) for p in s.problems] for s in plan.steps if s.line] == [[], ["Mã thôn này đã có ở dòng 2."]]
+
+
+def test_a_boundary_file_listing_a_removed_village_puts_it_back(mini):
+    kept, _ = preview(mini, "99001,,,3,Thôn,20.05,105.03,\n99001,,,Đông,Thôn,20.15,105.07,\n")
+    village_lists.apply(kept, mini)
+    assert "Thôn 13" not in villages("99001")
+    import_features(mini_geography(), "2025")
+    assert villages("99001")["Thôn 13"][0] == "99001003"
+    assert db.session.execute(text("SELECT village_id FROM geotag(105.05, 20.10)")).scalar() == (
+        db.session.query(Area).filter_by(code="99001003").one().id
+    )
+
+
+def test_a_commune_officer_cannot_apply_once_the_province_withdraws_its_permission(mini):
+    from app.models import VillageRegisterSetting
+
+    province_id = db.session.query(Area).filter_by(code="99").one().id
+    db.session.add(VillageRegisterSetting(province_id=province_id, communes_may_upload=True))
+    commune_officer = officer("commune", "99001")
+    kept = upload(commune_officer, "99001,,,3,Thôn,20.05,105.03,\n")
+    db.session.get(VillageRegisterSetting, province_id).communes_may_upload = False
+    with pytest.raises(ListRefused, match="chưa cho phép"):
+        village_lists.apply(kept, commune_officer)
+    assert "Thôn 13" in villages("99001")
+
+
+@pytest.mark.parametrize("population", ["²", "9" * 5000, "-5", "1e6"])
+def test_a_population_that_is_no_whole_number_is_refused_not_a_crash(mini, population):
+    _, plan = preview(mini, f"99001,,,3,Thôn,20.05,105.03,{population}\n")
+    shown = population if len(population) < 40 else population[:40] + "…"
+    assert [str(p) for p in plan.steps[0].problems] == [f"Dân số «{shown}» không phải là một số nguyên."]
+
+
+def test_a_csv_with_a_giant_cell_or_nul_bytes_is_read_or_refused_cleanly(mini):
+    with pytest.raises(FileRefused, match="quá dài"):
+        read_list("a.csv", csv_bytes('99001,,,"' + "x" * 200_000 + '",Thôn,,,\n'))
+    kept, plan = preview(mini, "99001,,,Thôn\x00 3,Thôn,20.05,105.03,\n")  # kept in JSONB: no NUL
+    assert plan.steps[0].village == "Thôn Thôn 3" and kept.id
+
+
+def test_geojson_with_nan_or_infinite_coordinates_is_refused():
+    nan = b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":'
+    for coordinates in (b"NaN", b"1e999"):
+        data = (
+            nan + b'{"type":"Polygon","coordinates":[[[105,20],[105.1,20],[105.1,' + coordinates + b"],[105,20]]]}}]}"
+        )
+        with pytest.raises(FileRefused, match="GeoJSON"):
+            read_shapes(data)
+
+
+def test_a_polygon_for_a_line_with_an_unknown_commune_is_no_crash(mini):
+    polygon = {"type": "Polygon", "coordinates": [[[105.0, 20.0], [105.01, 20.0], [105.01, 20.01], [105.0, 20.0]]]}
+    shapes = read_shapes(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": {"ma_thon": "99001001"}, "geometry": polygon}],
+            }
+        ).encode()
+    )
+    _, plan = preview(mini, "88888,,99001001,3,Thôn,,,\n", shapes=shapes)
+    assert [str(p) for p in plan.steps[0].problems] == ["Không có xã mã 88888."]
+
+
+def test_overlapping_polygons_and_a_point_inside_a_polygon_are_refused(mini):
+    def feature(name, box):
+        return {
+            "type": "Feature",
+            "properties": {"ma_xa": "99001", "ten_thon": name},
+            "geometry": shapely.geometry.mapping(shapely.box(*box)),
+        }
+
+    shapes = read_shapes(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [feature("A", (105.0, 20.0, 105.04, 20.04)), feature("B", (105.03, 20.03, 105.06, 20.06))],
+            }
+        ).encode()
+    )
+    _, plan = preview(mini, "99001,,,A,Xóm,,,\n99001,,,B,Xóm,,,\n99001,,,3,Thôn,20.02,105.02,\n", shapes=shapes)
+    refused = {s.line: [str(p) for p in s.problems] for s in plan.steps if s.problems}
+    assert refused == {
+        3: ["Ranh giới chồng lên ranh giới của Xóm A (dòng 2)."],
+        4: ["Điểm nằm trong ranh giới đã đo của Xóm A (dòng 2)."],
+    }
+
+
+def test_the_sweeper_moves_an_open_petition_left_in_a_retired_village_to_its_successor(mini):
+    from app.services import village_register
+
+    kept, _ = preview(mini, "99001,,,3,Thôn,20.05,105.03,\n99001,,,Đông,Thôn,20.15,105.07,\n")
+    village_lists.apply(kept, mini)
+    retired = db.session.query(Area).filter_by(code="99001003").one()
+    late = petition_in("99001")  # placed by hand in the village as it was being removed
+    db.session.execute(text("UPDATE petitions SET village_id = :v WHERE id = :id"), {"v": retired.id, "id": late.id})
+    assert village_register.follow_retired() == 1
+    db.session.expire_all()
+    assert db.session.get(Petition, late.id).village_id == retired.successor_id
+    assert village_register.follow_retired() == 0

@@ -167,3 +167,24 @@ def test_progress_for_central_staff_only(client, province):
     assert (rows["99002"].listed, rows["99002"].villages) == (0, 3)
     national = client.get("/officer/villages/progress").get_data(as_text=True)
     assert "Tỉnh Thử Nghiệm" in national
+
+
+def test_a_split_point_outside_the_village_split_is_refused(client, province):
+    response = post(
+        client,
+        "/officer/villages/99001002/split",
+        {"name": "Mới", "unit_type": "Thôn", "lat": "20.052", "lon": "105.032"},
+    )  # a point of Thôn 3, not of Thôn Đông
+    assert "Điểm của thôn mới phải nằm trong thôn được tách." in client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert register_of("99001") == ["Thôn 3", "Thôn Đông", "Thôn 13"]
+
+
+@pytest.mark.parametrize("lat", ["nan", "inf", "1e999", "hai mươi"])
+def test_a_split_at_no_number_is_refused_cleanly(client, province, lat):
+    response = post(
+        client, "/officer/villages/99001002/split", {"name": "Mới", "unit_type": "Thôn", "lat": lat, "lon": "105.07"}
+    )
+    assert response.status_code == 303
+    assert register_of("99001") == ["Thôn 3", "Thôn Đông", "Thôn 13"]

@@ -326,12 +326,14 @@ def _upsert(level: str, generation_id: int, report: ImportReport, problems: list
              level = EXCLUDED.level, name = EXCLUDED.name, unit_type = EXCLUDED.unit_type,
              search_name = EXCLUDED.search_name, parent_id = EXCLUDED.parent_id, geom = EXCLUDED.geom,
              label_point = EXCLUDED.label_point, population = EXCLUDED.population,
-             geom_source = EXCLUDED.geom_source
+             geom_source = EXCLUDED.geom_source, retired_at = NULL, successor_id = NULL
            -- geometry "=" compares coordinates exactly (no costly topology test)
+           -- a file that lists a village removed from the register (village_register) puts it back
            WHERE (areas.level, areas.name, areas.unit_type, areas.parent_id, areas.population,
                   areas.geom_source, areas.geom, areas.label_point)
                  IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.name, EXCLUDED.unit_type, EXCLUDED.parent_id,
                                    EXCLUDED.population, EXCLUDED.geom_source, EXCLUDED.geom, EXCLUDED.label_point)
+              OR areas.retired_at IS NOT NULL
            RETURNING (xmax = 0) AS inserted"""
             ),
             params,

@@ -31,8 +31,9 @@ ANONYMISE_EVERY_S = 86400
 @jobs_cli.command("sweep")
 @click.option("--every", type=float, default=0, help="Repeat every N seconds (0: once).")
 def sweep(every):
-    """Hand waiting outbox jobs to RQ; every 5 minutes, poll Open311 agencies; hourly, the overdue reminders;
-    daily, the anonymisation and the alerts' digests."""
+    """Hand waiting outbox jobs to RQ; every 5 minutes, poll Open311 agencies; hourly, the overdue reminders
+    and the open petitions of villages just removed from the register; daily, the anonymisation and the alerts'
+    digests."""
     # Both run at start: the monotonic clock counts from boot, so 0.0 could be minutes ago.
     last_remind = last_anonymise = last_poll = float("-inf")
     while True:
@@ -45,6 +46,7 @@ def sweep(every):
                 click.echo(f"Handed {handed} jobs to the queue; {outbox.waiting()} not yet done.")
             if time.monotonic() - last_remind >= REMIND_EVERY_S:
                 outbox.schedule("remind_overdue")
+                outbox.schedule("follow_retired_villages")
                 last_remind = time.monotonic()
             if time.monotonic() - last_poll >= POLL_EVERY_S:
                 outbox.schedule("poll_referrals")

@@ -153,6 +153,15 @@ def remind_overdue() -> None:
         db.session.commit()
 
 
+def follow_retired_villages() -> None:
+    """Open petitions placed in a village just removed from the register go to its successor."""
+    from app.services import village_register
+
+    with _app_context():
+        village_register.follow_retired()
+        db.session.commit()
+
+
 def anonymise_contacts() -> None:
     """Anonymise the contact details of petitions closed longer than the retention period."""
     with _app_context():

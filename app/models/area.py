@@ -72,7 +72,7 @@ class Area(db.Model):
         CheckConstraint(
             "(geom IS NOT NULL AND label_point IS NOT NULL) OR level = 'village'", name="areas_shape_or_village"
         ),
-        CheckConstraint("retired_at IS NULL OR level = 'village'", name="areas_retired_village"),
+        CheckConstraint("retired_at IS NULL OR (level = 'village' AND geom IS NULL)", name="areas_retired_village"),
         CheckConstraint("(level = 'province') = (parent_id IS NULL)", name="areas_parent_by_level"),
         # One spatial index per level: a point lookup for villages never
         # walks province-sized boxes.

@@ -35,7 +35,7 @@ def area_counts(level: str, parent_id: int | None, selection: Selection | None) 
                 JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
                 LEFT JOIN areas pa ON pa.id = a.parent_id
                 {counted}
-                WHERE {area_filter} AND a.level = :level
+                WHERE {area_filter} AND a.level = :level AND a.retired_at IS NULL
                 ORDER BY a.code"""
         ),
         {**params, "parent": parent_id, "level": level},

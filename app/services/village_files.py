@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,6 +23,7 @@ import shapely
 from flask_babel import lazy_gettext as _l
 from shapely.geometry import shape as geojson_shape
 
+from app.services.exports import safe_cell
 from app.text import fold
 
 # The columns, in the order exported; their headings as exported.
@@ -50,6 +53,9 @@ _COLUMN_OF = {alias: column for column, aliases in _ALIASES.items() for alias in
 MAX_BYTES = 8 * 1024 * 1024  # a province's 5,000 villages are ~300 kB as CSV
 MAX_LINES = 30_000  # the largest province has fewer than 10,000 villages
 MAX_SHAPES_BYTES = 32 * 1024 * 1024
+MAX_BLANK_LINES = 10_000  # blank lines skipped, up to this many
+MAX_COLUMNS = 40
+MAX_CELL = 1000  # characters kept of a cell (a name is at most 200)
 
 
 class FileRefused(ValueError):
@@ -85,7 +91,10 @@ def read_list(filename: str, data: bytes) -> list[Line]:
         rows = _csv_rows(data)
     else:
         raise FileRefused(_l("Chỉ nhận tệp CSV hoặc Excel (.xlsx)."))
-    return _lines(rows)
+    try:
+        return _lines(rows)
+    except csv.Error:  # a cell beyond the csv module's limit (128 kB), a stray NUL…
+        raise FileRefused(_l("Tệp CSV có một ô quá dài hoặc không đọc được.")) from None
 
 
 def _csv_rows(data: bytes):
@@ -108,8 +117,12 @@ def _xlsx_rows(data: bytes):
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         raise FileRefused(_l("Không đọc được tệp Excel; hãy lưu lại thành .xlsx và gửi lại.")) from None
+    if not book.worksheets:
+        raise FileRefused(_l("Tệp không có dòng nào."))
     sheet = book.worksheets[0]
-    return enumerate(([_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)), start=1)
+    # Bounded whatever the workbook claims of its size: a few columns, the most lines a list may have.
+    rows = sheet.iter_rows(max_row=MAX_LINES + MAX_BLANK_LINES, max_col=MAX_COLUMNS, values_only=True)
+    return enumerate(([_cell(v) for v in row] for row in rows), start=1)
 
 
 def _cell(value) -> str:
@@ -124,11 +137,16 @@ def _cell(value) -> str:
     return str(value)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _lines(rows) -> list[Line]:
     heading = None
     lines: list[Line] = []
     for number, row in rows:
-        cells = [str(c).strip() for c in row]
+        if number > MAX_LINES + MAX_BLANK_LINES:
+            raise FileRefused(_l("Tệp có quá nhiều dòng (tối đa 30.000)."))
+        cells = [_CONTROL.sub("", str(c)).strip()[:MAX_CELL] for c in row[:MAX_COLUMNS]]
         if not any(cells):
             continue
         if heading is None:
@@ -158,7 +176,7 @@ def read_shapes(data: bytes) -> list[Shape]:
     if len(data) > MAX_SHAPES_BYTES:
         raise FileRefused(_l("Tệp ranh giới quá lớn (tối đa 32 MB)."))
     try:
-        collection = json.loads(data.decode("utf-8-sig"))
+        collection = json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite)
         features = collection["features"]
         assert isinstance(features, list)
     except (ValueError, KeyError, TypeError, AssertionError):
@@ -166,22 +184,37 @@ def read_shapes(data: bytes) -> list[Shape]:
     shapes = []
     for number, feature in enumerate(features, start=1):
         try:
-            props = {fold(str(k)).replace(" ", "_"): str(v) for k, v in (feature.get("properties") or {}).items()}
+            properties = (feature.get("properties") or {}).items()
+            props = {fold(str(k)).replace(" ", "_"): _CONTROL.sub("", str(v))[:MAX_CELL] for k, v in properties}
             geometry = geojson_shape(feature["geometry"])
+            if geometry.geom_type not in ("Polygon", "MultiPolygon"):
+                raise FileRefused(_l("Vùng thứ %(n)s của tệp ranh giới không phải là đa giác.", n=number))
+            geometry = shapely.make_valid(geometry)
+        except FileRefused:
+            raise
         except Exception:
             raise FileRefused(_l("Vùng thứ %(n)s của tệp ranh giới không đọc được.", n=number)) from None
-        if geometry.geom_type not in ("Polygon", "MultiPolygon"):
-            raise FileRefused(_l("Vùng thứ %(n)s của tệp ranh giới không phải là đa giác.", n=number))
         shapes.append(
             Shape(
                 number,
                 props.get("ma_thon", props.get("village_code", "")).strip(),
                 props.get("ma_xa", props.get("commune_code", "")).strip(),
                 props.get("ten_thon", props.get("village_name", "")).strip(),
-                shapely.make_valid(geometry),
+                geometry,
             )
         )
     return shapes
+
+
+def _no_constant(name: str):
+    raise ValueError(name)  # NaN, Infinity: no coordinate
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def write_csv(rows: list[dict]) -> bytes:
@@ -190,8 +223,13 @@ def write_csv(rows: list[dict]) -> bytes:
     writer = csv.writer(out)
     writer.writerow([HEADINGS[c] for c in COLUMNS])
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row[c] for c in COLUMNS])
+        writer.writerow([_cell_out(row.get(c)) for c in COLUMNS])
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def _cell_out(value):
+    """Text never read as a formula by a spreadsheet (numbers as they are)."""
+    return safe_cell(value) if isinstance(value, str) or value is None else value
 
 
 def write_xlsx(rows: list[dict]) -> bytes:
@@ -200,7 +238,7 @@ def write_xlsx(rows: list[dict]) -> bytes:
     sheet = book.create_sheet("Thon, to dan pho")
     sheet.append([HEADINGS[c] for c in COLUMNS])
     for row in rows:
-        sheet.append([row.get(c) for c in COLUMNS])
+        sheet.append([_cell_out(row.get(c)) if isinstance(row.get(c), str) else row.get(c) for c in COLUMNS])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

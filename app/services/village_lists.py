@@ -167,10 +167,9 @@ def _read(line: Line, communes: dict, scope: Scope) -> _Row:
     if row.commune is not None:
         step.commune = row.commune.full_name
     name = normalize_name(v["village_name"])
-    if not name:
-        step.problems.append(_l("Thiếu tên thôn, tổ dân phố."))
-    elif len(name) > register.NAME_MAX:
-        step.problems.append(_l("Tên thôn, tổ dân phố quá dài."))
+    problem = register.name_problem(name)
+    if problem is not None:
+        step.problems.append(problem)
     unit = register.unit_type(v["unit_type"]) if v["unit_type"] else None
     if not v["unit_type"]:
         step.problems.append(_l("Thiếu loại (Thôn, Bản, Tổ dân phố, Ấp, …)."))
@@ -254,17 +253,19 @@ def _population(typed: str, step: Step) -> int | None:
     if not typed:
         return None
     digits = typed.replace(".", "").replace(",", "").replace(" ", "") if _THOUSANDS.match(typed) else typed
-    if not digits.isdigit() or int(digits) > 10_000_000:
-        step.problems.append(_l("Dân số «%(typed)s» không phải là một số nguyên.", typed=typed))
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 8:
+        shown = typed if len(typed) <= 40 else typed[:40] + "…"
+        step.problems.append(_l("Dân số «%(typed)s» không phải là một số nguyên.", typed=shown))
         return None
     return int(digits)
 
 
 def _attach_shapes(rows: list[_Row], shapes: list[Shape], regions: dict) -> list:
     """Give lines their surveyed polygons from the companion GeoJSON; the polygons that match no line."""
-    by_code = {r.code: r for r in rows if r.code}
-    by_name = {(r.commune.code, fold(r.village.name)): r for r in rows if r.commune and r.village}
-    by_name.update({(r.commune.code, r.village.key): r for r in rows if r.commune and r.village})
+    usable = [r for r in rows if r.commune is not None]
+    by_code = {r.code: r for r in usable if r.code}
+    by_name = {(r.commune.code, fold(r.village.name)): r for r in usable}
+    by_name.update({(r.commune.code, r.village.key): r for r in usable})
     problems = []
     for s in shapes:
         commune_code = s.commune_code.zfill(5) if s.commune_code.isdigit() else s.commune_code
@@ -286,33 +287,59 @@ def _attach_shapes(rows: list[_Row], shapes: list[Shape], regions: dict) -> list
 
 
 def _plan_commune(commune: Area, rows: list[_Row], stored: list[register.Stored], region, result: Plan) -> None:
+    matched = _match(rows, stored)
+    _check_places(rows)
+    if any(r.step.problems for r in rows):
+        return
+    after = [r.village for r in rows]
+    shapes = register.cells(region, after)
+    for r, shape in zip(rows, shapes):
+        if r.village.source == "derived" and (shape is None or shape.is_empty):
+            r.step.problems.append(_l("Thôn không còn phần đất nào trong xã (điểm nằm ngoài phần chưa đo)."))
+    if any(r.step.problems for r in rows):
+        return
+    removals = []
+    for s in stored:
+        if s.id in matched:
+            continue
+        successor = register.successor_of(s, after, shapes)
+        removals.append(register.Removal(s, successor))
+        detail = f"→ {successor.unit_type} {successor.name}" if successor else ""
+        result.steps.append(Step(None, commune.full_name, f"{s.unit_type} {s.name}", s.code, ["removed"], detail))
+    moves = register.moves_for(removals, after, shapes)
+    result.moves.extend(moves)
+    result.work[commune.id] = (after, removals, moves)
+
+
+def _match(rows: list[_Row], stored: list[register.Stored]) -> dict[int, _Row]:
+    """Match each line to the village it updates (by code first, then by name), or to none: it adds one."""
     by_code = {s.code: s for s in stored}
     by_key = {register.name_key(s.unit_type, s.name): s for s in stored}
     seen_keys: dict[str, int] = {}
-    seen_codes: dict[str, int] = {}
-    matched: dict[int, _Row] = {}
     for r in rows:
+        if r.village.name and r.village.unit_type:
+            if r.village.key in seen_keys:
+                r.step.problems.append(_l("Tên này đã có ở dòng %(n)s (cùng xã).", n=seen_keys[r.village.key]))
+            seen_keys.setdefault(r.village.key, r.line.number)
+    matched: dict[int, _Row] = {}
+    for r in [r for r in rows if r.code] + [r for r in rows if not r.code]:  # codes are claimed first
         step, village = r.step, r.village
-        if village.name and village.unit_type:
-            if village.key in seen_keys:
-                step.problems.append(_l("Tên này đã có ở dòng %(n)s (cùng xã).", n=seen_keys[village.key]))
-            seen_keys.setdefault(village.key, r.line.number)
         existing = None
         if r.code:
             existing = by_code.get(r.code)
             if existing is None:
                 step.problems.append(_l("Mã thôn %(code)s không có trong sổ của xã này.", code=r.code))
-            elif r.code in seen_codes:
-                step.problems.append(_l("Mã thôn này đã có ở dòng %(n)s.", n=seen_codes[r.code]))
-            seen_codes.setdefault(r.code, r.line.number)
+            elif existing.id in matched:
+                step.problems.append(_l("Mã thôn này đã có ở dòng %(n)s.", n=matched[existing.id].line.number))
+                existing = None
         elif village.name and village.unit_type:
             existing = by_key.get(village.key)
             if existing is None:
-                # "Thôn Đông" listed again as "Đông" with its type: match by name alone if unique
+                # "Thôn Đông" listed again as "Xóm Đông": matched by its name alone when only one has it
                 same = [s for s in stored if fold(s.name) == fold(village.name)]
                 existing = same[0] if len(same) == 1 else None
             if existing is not None and existing.id in matched:
-                existing = None  # already taken by another line: this one is new (and named twice, above)
+                existing = None  # its code is claimed by another line: this line adds a village
         if step.problems:
             continue
         if existing is None:
@@ -331,34 +358,45 @@ def _plan_commune(commune: Area, rows: list[_Row], stored: list[register.Stored]
         step.actions.extend(_what_changes(existing, village))
         if "renamed" in step.actions or "retyped" in step.actions:
             step.detail = f"{existing.unit_type} {existing.name} → {village.unit_type} {village.name}"
-    places: dict[tuple, _Row] = {}
-    for r in rows:  # two villages at one point would share one cell
-        point = r.village.point if r.village.polygon is None else None
-        if point is not None and not r.step.problems:
-            first = places.setdefault((round(point.x, 7), round(point.y, 7)), r)
-            if first is not r:
+    return matched
+
+
+def _check_places(rows: list[_Row]) -> None:
+    """Every village's place its own: no two points alike, no point in a surveyed polygon, no polygons overlapping."""
+    ok = [r for r in rows if not r.step.problems]
+    surveyed = [r for r in ok if r.village.polygon is not None]
+    for i, r in enumerate(surveyed):
+        for first in surveyed[:i]:
+            overlap = r.village.polygon.intersection(first.village.polygon).area
+            if overlap > 1e-9 * max(r.village.polygon.area, 1e-12):
                 r.step.problems.append(
                     _l(
-                        "Điểm này trùng điểm của %(village)s (dòng %(n)s).",
+                        "Ranh giới chồng lên ranh giới của %(village)s (dòng %(n)s).",
                         village=first.step.village,
                         n=first.line.number,
                     )
                 )
-    if any(r.step.problems for r in rows):
-        return
-    after = [r.village for r in rows]
-    shapes = register.cells(region, after)
-    removals = []
-    for s in stored:
-        if s.id in matched:
+                break
+    places: dict[tuple, _Row] = {}
+    for r in ok:
+        point = r.village.point if r.village.polygon is None else None
+        if point is None:
             continue
-        successor = register.successor_of(s, after, shapes)
-        removals.append(register.Removal(s, successor))
-        detail = f"→ {successor.unit_type} {successor.name}" if successor else ""
-        result.steps.append(Step(None, commune.full_name, f"{s.unit_type} {s.name}", s.code, ["removed"], detail))
-    moves = register.moves_for(removals, after, shapes)
-    result.moves.extend(moves)
-    result.work[commune.id] = (after, removals, moves)
+        first = places.setdefault((round(point.x, 7), round(point.y, 7)), r)
+        if first is not r:  # two villages at one point would share one cell
+            r.step.problems.append(
+                _l("Điểm này trùng điểm của %(village)s (dòng %(n)s).", village=first.step.village, n=first.line.number)
+            )
+            continue
+        inside = next((s for s in surveyed if s.village.polygon.covers(point)), None)
+        if inside is not None:
+            r.step.problems.append(
+                _l(
+                    "Điểm nằm trong ranh giới đã đo của %(village)s (dòng %(n)s).",
+                    village=inside.step.village,
+                    n=inside.line.number,
+                )
+            )
 
 
 def _what_changes(old: register.Stored, new: register.Village) -> list[str]:
@@ -396,7 +434,7 @@ def keep(actor: User | None, filename: str, lines: list[Line], shapes: list[Shap
         commune_id=scope.commune_id,
         uploaded_by_id=actor.id if actor else None,
         uploaded_by_label=label or (actor.username if actor else "operator"),
-        filename=filename[:200],
+        filename=re.sub(r"[\x00-\x1f\x7f]", "", filename)[:200],
         content={
             "lines": [line.as_json() for line in lines],
             "shapes": [
@@ -456,6 +494,8 @@ def apply(upload: VillageUpload, actor: User | None, label: str = "") -> Plan:
     """Write the whole list in the caller's transaction, or raise ListRefused and write nothing."""
     if upload.status != "pending":
         raise ListRefused(_l("Danh sách này đã được áp dụng hoặc đã huỷ."))
+    if actor is not None and actor.role == "commune" and not register.communes_may_upload(upload.province_id):
+        raise ListRefused(_l("Tỉnh chưa cho phép cán bộ xã cập nhật sổ thôn."))
     db.session.execute(text("SELECT id FROM village_uploads WHERE id = :id FOR UPDATE"), {"id": upload.id})
     scope = Scope(upload.province_id, upload.commune_id)
     lines, shapes = _content(upload)

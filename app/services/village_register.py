@@ -29,6 +29,7 @@ from app.models import Area, Generation, Petition, User, VillageChange, VillageR
 from app.models.petition import OPEN_STATUSES
 from app.queries.areas import new_boundary_edition
 from app.services import workflow
+from app.services.exports import FORMULA_STARTS
 from app.text import fold, natural_key, normalize_name
 
 # What a village may be called, as the Front's lists name them (diacritics and case ignored when read).
@@ -358,22 +359,11 @@ def write_commune(
         changes.append(_change(removal.village.id, "merged" if removal.merged else "removed", data, None))
     for move in moves:
         target = move.to_village.id if move.to_village is not None else None
-        db.session.execute(
-            text("UPDATE petitions SET village_id = :to, version = version + 1, updated_at = :now WHERE id = :id"),
-            {"to": target, "now": now, "id": move.petition_id},
-        )
         note = f"Sổ thôn: {move.from_village.unit_type} {move.from_village.name} → " + (
             f"{move.to_village.unit_type} {move.to_village.name}" if move.to_village else "—"
         )
-        workflow.record(
-            db.session.get(Petition, move.petition_id),
-            actor,
-            "replace",
-            note=note,
-            data={"from_village": move.from_village.id, "to_village": target, "register": True},
-            label=label,
-        )
-        written.moved += 1
+        if _move(move.petition_id, move.from_village.id, target, note, actor, label):
+            written.moved += 1
     for change in changes:
         db.session.add(
             VillageChange(
@@ -387,6 +377,50 @@ def write_commune(
     db.session.flush()
     written.changes = len(changes)
     return written
+
+
+def _move(petition_id: int, from_id: int, to_id: int | None, note: str, actor: User | None, label: str) -> bool:
+    """Move one open petition out of a retired village, audited; False if it was closed or moved meanwhile."""
+    moved = db.session.execute(
+        text(
+            f"""UPDATE petitions SET village_id = :to, version = version + 1, updated_at = now()
+                WHERE id = :id AND village_id = :from AND {OPEN_PETITION} RETURNING id"""
+        ),
+        {"to": to_id, "id": petition_id, "from": from_id},
+    ).scalar()
+    if moved is None:
+        return False
+    data = {"from_village": from_id, "to_village": to_id, "register": True}
+    workflow.record(db.session.get(Petition, petition_id), actor, "replace", note=note, data=data, label=label)
+    return True
+
+
+def follow_retired() -> int:
+    """Move open petitions still placed in a retired village to its successor; return how many moved.
+
+    Applying a list moves a retired village's open petitions in its own
+    transaction; a petition placed in that village by a request running at
+    the same moment (picked before the village was retired) is caught here,
+    by the sweeper's hourly run. A successor retired in turn is followed.
+    """
+    moved = 0
+    for _ in range(10):  # successors of successors, never in a loop: each is a later, live village
+        rows = db.session.execute(
+            text(
+                f"""SELECT p.id, v.id AS from_id, v.successor_id, v.unit_type || ' ' || v.name AS from_name,
+                           s.unit_type || ' ' || s.name AS to_name
+                    FROM petitions p JOIN areas v ON v.id = p.village_id
+                    LEFT JOIN areas s ON s.id = v.successor_id
+                    WHERE v.retired_at IS NOT NULL AND p.{OPEN_PETITION} ORDER BY p.id LIMIT 1000"""
+            )
+        ).all()
+        if not rows:
+            break
+        for r in rows:
+            note = f"Sổ thôn: {r.from_name} → {r.to_name or '—'}"
+            moved += _move(r.id, r.from_id, r.successor_id, note, None, "system")
+        db.session.flush()
+    return moved
 
 
 def _next_number(commune: Area) -> int:
@@ -464,7 +498,7 @@ def rename(actor: User, code: str, new_name: str, new_type: str) -> None:
     if unit is None:
         raise RegisterRefused(_l("Loại «%(t)s» không có trong danh mục.", t=new_type))
     lock_communes([commune.id])
-    stored = stored_villages([commune.id])[commune.id]
+    stored = _still_there(commune, village)
     if any(s.id != village.id and name_key(s.unit_type, s.name) == name_key(unit, name) for s in stored):
         raise RegisterRefused(_l("Xã đã có %(name)s.", name=f"{unit} {name}"))
     after = []
@@ -484,7 +518,7 @@ def merge(actor: User, code: str, into_code: str) -> int:
     if into.id == village.id or into_commune.id != commune.id:
         raise RegisterRefused(_l("Chỉ gộp được vào một thôn, tổ dân phố khác của cùng xã."))
     lock_communes([commune.id])
-    stored = stored_villages([commune.id])[commune.id]
+    stored = _still_there(commune, village, into)
     after = [as_village(s) for s in stored if s.id != village.id]
     target = next(v for v in after if v.id == into.id)
     removal = Removal(next(s for s in stored if s.id == village.id), target, merged=True)
@@ -505,7 +539,13 @@ def split(actor: User, code: str, new_name: str, new_type: str, lat: float, lon:
     region = commune_shape(commune.id)
     if not region.covers(point):
         raise RegisterRefused(_l("Điểm của thôn mới nằm ngoài xã."))
-    stored = stored_villages([commune.id])[commune.id]
+    stored = _still_there(commune, village)
+    inside = db.session.execute(
+        text("SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) FROM areas WHERE id = :id"),
+        {"lon": lon, "lat": lat, "id": village.id},
+    ).scalar()
+    if not inside:
+        raise RegisterRefused(_l("Điểm của thôn mới phải nằm trong thôn được tách."))
     if any(name_key(s.unit_type, s.name) == name_key(unit, name) for s in stored):
         raise RegisterRefused(_l("Xã đã có %(name)s.", name=f"{unit} {name}"))
     if any(s.point is not None and s.point.equals(point) for s in stored):
@@ -520,13 +560,32 @@ def split(actor: User, code: str, new_name: str, new_type: str, lat: float, lon:
     return new.code, written.moved
 
 
+def _still_there(commune: Area, *villages: Area) -> list[Stored]:
+    """The commune's register under its lock, refusing if a village asked for was removed meanwhile."""
+    stored = stored_villages([commune.id])[commune.id]
+    ids = {s.id for s in stored}
+    if any(v.id not in ids for v in villages):
+        raise RegisterRefused(_l("Sổ thôn của xã vừa thay đổi; hãy tải lại trang."))
+    return stored
+
+
 def _checked_name(typed: str) -> str:
     name = normalize_name(typed or "")
-    if not name:
-        raise RegisterRefused(_l("Cần tên thôn, tổ dân phố."))
-    if len(name) > NAME_MAX:
-        raise RegisterRefused(_l("Tên thôn, tổ dân phố quá dài."))
+    problem = name_problem(name)
+    if problem is not None:
+        raise RegisterRefused(problem)
     return name
+
+
+def name_problem(name: str):
+    """Why a village name cannot be in the register, or None (one rule for lists and the register page)."""
+    if not name:
+        return _l("Thiếu tên thôn, tổ dân phố.")
+    if len(name) > NAME_MAX:
+        return _l("Tên thôn, tổ dân phố quá dài.")
+    if name.startswith(FORMULA_STARTS):  # a spreadsheet would run it as a formula
+        return _l("Tên thôn, tổ dân phố không được bắt đầu bằng =, +, - hoặc @.")
+    return None
 
 
 # --- reading -------------------------------------------------------------------

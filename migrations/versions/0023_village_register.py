@@ -45,7 +45,10 @@ def upgrade():
         "areas",
         "(geom IS NOT NULL AND label_point IS NOT NULL) OR level = 'village'",
     )
-    op.create_check_constraint("areas_retired_village", "areas", "retired_at IS NULL OR level = 'village'")
+    # A retired village is a village, and has no shape: geotagging never lands in it.
+    op.create_check_constraint(
+        "areas_retired_village", "areas", "retired_at IS NULL OR (level = 'village' AND geom IS NULL)"
+    )
 
     op.create_table(
         "village_register_settings",
@@ -99,6 +102,12 @@ def upgrade():
 
 
 def downgrade():
+    shapeless = op.get_bind().execute(sa.text("SELECT count(*) FROM areas WHERE geom IS NULL")).scalar()
+    if shapeless:
+        raise RuntimeError(
+            f"{shapeless} villages have no shape (retired, or listed without a point): the schema before 0023 "
+            "cannot hold them. Load a boundary file that gives them shapes first."
+        )
     op.drop_index("petitions_open_village", "petitions")
     op.execute((SQL / "0001_geotag.sql").read_text(encoding="utf-8"))
     op.execute((SQL / "0013_geotag_one_row.sql").read_text(encoding="utf-8"))
@@ -110,7 +119,6 @@ def downgrade():
     op.drop_constraint("areas_shape_or_village", "areas")
     op.drop_constraint("areas_geom_source", "areas")
     op.create_check_constraint("areas_geom_source", "areas", "geom_source IN ('surveyed', 'derived')")
-    op.execute("DELETE FROM areas WHERE level = 'village' AND geom IS NULL AND retired_at IS NULL")
     op.alter_column("areas", "label_point", nullable=False)
     op.alter_column("areas", "geom", nullable=False)
     op.drop_column("areas", "successor_id")
