@@ -16,19 +16,17 @@ otherwise; a retired village stays, without a shape, for them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import shapely
 from flask_babel import lazy_gettext as _l
 from shapely.geometry import MultiPolygon, Point
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from app.extensions import db
 from app.geodata.importer import as_multipolygon, derive_cells
-from app.models import Area, Generation, Petition, User, VillageChange, VillageRegisterSetting, VillageUpload
+from app.models import Area, Generation, User, VillageChange, VillageRegisterSetting, VillageUpload
 from app.models.petition import OPEN_STATUSES
 from app.queries.areas import new_boundary_edition
-from app.services import workflow
 from app.services.exports import FORMULA_STARTS
 from app.text import fold, natural_key, normalize_name
 
@@ -300,18 +298,27 @@ def write_commune(
     upload: VillageUpload | None = None,
     label: str | None = None,
 ) -> Written:
-    """Rewrite one commune's register: villages as listed, removals retired, its cells re-derived, moves made."""
+    """Rewrite one commune's register: villages as listed, removals retired, its cells re-derived, moves made.
+
+    A few set-based statements per commune, whatever its size (a province's list is ~170 communes).
+    """
     written = Written()
     label = label or (actor.username if actor else "system")
-    now = datetime.now(UTC)
     before = {s.id: s for s in stored_villages([commune.id])[commune.id]}
     shapes = cells(commune_shape(commune.id), villages)
     next_number = _next_number(commune)
-    changes: list[dict] = []
+    new, kept, changes = [], [], []
     for village, shape in zip(villages, shapes):
         wkb = shapely.to_wkb(as_multipolygon(shape)) if shape is not None and not shape.is_empty else None
         label_point = village.point or (shape.point_on_surface() if wkb else None)
-        values = {
+        if village.id is None:
+            if next_number > MAX_VILLAGES:
+                raise RegisterRefused(_l("Xã đã có đủ 999 thôn, tổ dân phố."))
+            village.code = f"{commune.code}{next_number:03d}"
+            next_number += 1
+        row = {
+            "id": village.id,
+            "code": village.code,
             "name": village.name,
             "unit_type": village.unit_type,
             "search_name": fold(f"{village.unit_type} {village.name}"),
@@ -320,79 +327,131 @@ def write_commune(
             "label_point": shapely.to_wkb(label_point) if label_point is not None else None,
             "source": village.source if wkb else "none",
         }
-        if village.id is None:
-            if next_number > MAX_VILLAGES:
-                raise RegisterRefused(_l("Xã đã có đủ 999 thôn, tổ dân phố."))
-            village.code = f"{commune.code}{next_number:03d}"
-            next_number += 1
-            village.id = db.session.execute(
+        (new if village.id is None else kept).append(row)
+    if new:
+        ids = dict(
+            db.session.execute(
                 text(
-                    """INSERT INTO areas (generation_id, level, code, name, unit_type, search_name, parent_id,
-                                          geom, label_point, population, geom_source)
-                       VALUES (:g, 'village', :code, :name, :unit_type, :search_name, :parent,
-                               ST_GeomFromWKB(:geom, 4326), ST_GeomFromWKB(:label_point, 4326), :population, :source)
-                       RETURNING id"""
+                    f"""INSERT INTO areas (generation_id, level, code, name, unit_type, search_name, parent_id,
+                                           geom, label_point, population, geom_source)
+                        SELECT :g, 'village', u.code, u.name, u.unit_type, u.search_name, :parent,
+                               ST_GeomFromWKB(u.geom, 4326), ST_GeomFromWKB(u.label_point, 4326),
+                               u.population, u.source
+                        FROM {_UNNEST} RETURNING code, id"""
                 ),
-                {**values, "g": commune.generation_id, "code": village.code, "parent": commune.id},
-            ).scalar_one()
-            written.codes[village.key] = village.code
-            changes.append(_change(village.id, village.action or "added", {"after": _described(village)}, village))
-            continue
-        old = before[village.id]
+                {**_columns(new), "g": commune.generation_id, "parent": commune.id},
+            ).all()
+        )
+        for village in villages:
+            if village.id is None:
+                village.id = ids[village.code]
+                written.codes[village.key] = village.code
+                changes.append(_change(village.id, village.action or "added", {"after": _described(village)}, village))
+    if kept:
         db.session.execute(
             text(
-                """UPDATE areas SET name = :name, unit_type = :unit_type, search_name = :search_name,
-                          population = :population, geom = ST_GeomFromWKB(:geom, 4326),
-                          label_point = ST_GeomFromWKB(:label_point, 4326), geom_source = :source
-                   WHERE id = :id"""
+                f"""UPDATE areas a SET name = u.name, unit_type = u.unit_type, search_name = u.search_name,
+                           population = u.population, geom = ST_GeomFromWKB(u.geom, 4326),
+                           label_point = ST_GeomFromWKB(u.label_point, 4326), geom_source = u.source
+                    FROM {_UNNEST} WHERE a.id = u.id"""
             ),
-            {**values, "id": village.id},
+            _columns(kept),
         )
-        changes.extend(_differences(old, village))
-    for removal in removals:
-        successor = removal.successor.id if removal.successor is not None else None
+        for village in villages:
+            if village.id in before:
+                changes.extend(_differences(before[village.id], village))
+    if removals:
         db.session.execute(
-            text("UPDATE areas SET retired_at = :now, successor_id = :s, geom = NULL WHERE id = :id"),
-            {"now": now, "s": successor, "id": removal.village.id},
+            text(
+                """UPDATE areas a SET retired_at = now(), successor_id = u.successor, geom = NULL
+                   FROM unnest(CAST(:ids AS integer[]), CAST(:successors AS integer[])) AS u(id, successor)
+                   WHERE a.id = u.id"""
+            ),
+            {
+                "ids": [r.village.id for r in removals],
+                "successors": [r.successor.id if r.successor else None for r in removals],
+            },
         )
-        data = {"before": _described(removal.village), "successor": successor}
-        changes.append(_change(removal.village.id, "merged" if removal.merged else "removed", data, None))
-    for move in moves:
-        target = move.to_village.id if move.to_village is not None else None
-        note = f"Sổ thôn: {move.from_village.unit_type} {move.from_village.name} → " + (
-            f"{move.to_village.unit_type} {move.to_village.name}" if move.to_village else "—"
+        for r in removals:
+            data = {"before": _described(r.village), "successor": r.successor.id if r.successor else None}
+            changes.append(_change(r.village.id, "merged" if r.merged else "removed", data, None))
+    written.moved = move_petitions(
+        [(m.petition_id, m.from_village.id, m.to_village.id if m.to_village else None, _move_note(m)) for m in moves],
+        actor,
+        label,
+    )
+    if changes:
+        db.session.execute(
+            insert(VillageChange),
+            [
+                {
+                    "actor_id": actor.id if actor else None,
+                    "actor_label": label,
+                    "upload_id": upload.id if upload else None,
+                    "commune_id": commune.id,
+                    **change,
+                }
+                for change in changes
+            ],
         )
-        if _move(move.petition_id, move.from_village.id, target, note, actor, label):
-            written.moved += 1
-    for change in changes:
-        db.session.add(
-            VillageChange(
-                actor_id=actor.id if actor else None,
-                actor_label=label,
-                upload_id=upload.id if upload else None,
-                commune_id=commune.id,
-                **change,
-            )
-        )
-    db.session.flush()
     written.changes = len(changes)
     return written
 
 
-def _move(petition_id: int, from_id: int, to_id: int | None, note: str, actor: User | None, label: str) -> bool:
-    """Move one open petition out of a retired village, audited; False if it was closed or moved meanwhile."""
+_FIELDS = (
+    ("id", "integer"),
+    ("code", "text"),
+    ("name", "text"),
+    ("unit_type", "text"),
+    ("search_name", "text"),
+    ("population", "integer"),
+    ("geom", "bytea"),
+    ("label_point", "bytea"),
+    ("source", "text"),
+)
+_UNNEST = (
+    "unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _FIELDS)
+    + ") AS u("
+    + ", ".join(name for name, _ in _FIELDS)
+    + ")"
+)
+
+
+def _columns(rows: list[dict]) -> dict[str, list]:
+    return {name: [row[name] for row in rows] for name, _ in _FIELDS}
+
+
+def _move_note(m: Move) -> str:
+    to = f"{m.to_village.unit_type} {m.to_village.name}" if m.to_village else "—"
+    return f"Sổ thôn: {m.from_village.unit_type} {m.from_village.name} → {to}"
+
+
+def move_petitions(moves: list[tuple[int, int, int | None, str]], actor: User | None, label: str) -> int:
+    """Move open petitions out of retired villages, each with its history row; return how many moved.
+
+    moves: (petition id, from village, to village or None, note). A petition closed or re-placed
+    meanwhile is left as it is (the UPDATE re-checks both under its row lock).
+    """
+    if not moves:
+        return 0
+    ids, froms, tos, notes = (list(column) for column in zip(*moves))
     moved = db.session.execute(
         text(
-            f"""UPDATE petitions SET village_id = :to, version = version + 1, updated_at = now()
-                WHERE id = :id AND village_id = :from AND {OPEN_PETITION} RETURNING id"""
+            f"""WITH moved AS (
+                  UPDATE petitions p SET village_id = u.to_id, version = p.version + 1, updated_at = now()
+                  FROM unnest(CAST(:ids AS bigint[]), CAST(:froms AS integer[]), CAST(:tos AS integer[]),
+                              CAST(:notes AS text[])) AS u(id, from_id, to_id, note)
+                  WHERE p.id = u.id AND p.village_id = u.from_id AND p.{OPEN_PETITION}
+                  RETURNING p.id, u.from_id, u.to_id, u.note)
+                INSERT INTO audit_events (actor_id, actor_label, petition_id, action, note, data)
+                SELECT :actor, :label, id, 'replace', note,
+                       jsonb_build_object('from_village', from_id, 'to_village', to_id, 'register', true)
+                FROM moved RETURNING petition_id"""
         ),
-        {"to": to_id, "id": petition_id, "from": from_id},
-    ).scalar()
-    if moved is None:
-        return False
-    data = {"from_village": from_id, "to_village": to_id, "register": True}
-    workflow.record(db.session.get(Petition, petition_id), actor, "replace", note=note, data=data, label=label)
-    return True
+        {"ids": ids, "froms": froms, "tos": tos, "notes": notes, "actor": actor.id if actor else None, "label": label},
+    ).all()
+    return len(moved)
 
 
 def follow_retired() -> int:
@@ -416,10 +475,11 @@ def follow_retired() -> int:
         ).all()
         if not rows:
             break
-        for r in rows:
-            note = f"Sổ thôn: {r.from_name} → {r.to_name or '—'}"
-            moved += _move(r.id, r.from_id, r.successor_id, note, None, "system")
-        db.session.flush()
+        moved += move_petitions(
+            [(r.id, r.from_id, r.successor_id, f"Sổ thôn: {r.from_name} → {r.to_name or '—'}") for r in rows],
+            None,
+            "system",
+        )
     return moved
 
 
