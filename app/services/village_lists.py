@@ -308,13 +308,16 @@ def _plan_commune(commune: Area, rows: list[_Row], stored: list[register.Stored]
         result.steps.append(Step(None, commune.full_name, f"{s.unit_type} {s.name}", s.code, ["removed"], detail))
     moves = register.moves_for(removals, after, shapes)
     result.moves.extend(moves)
-    result.work[commune.id] = (after, removals, moves)
+    result.work[commune.id] = (after, shapes, removals, moves)
 
 
 def _match(rows: list[_Row], stored: list[register.Stored]) -> dict[int, _Row]:
     """Match each line to the village it updates (by code first, then by name), or to none: it adds one."""
     by_code = {s.code: s for s in stored}
     by_key = {register.name_key(s.unit_type, s.name): s for s in stored}
+    by_name: dict[str, list] = defaultdict(list)
+    for s in stored:
+        by_name[fold(s.name)].append(s)
     seen_keys: dict[str, int] = {}
     for r in rows:
         if r.village.name and r.village.unit_type:
@@ -336,7 +339,7 @@ def _match(rows: list[_Row], stored: list[register.Stored]) -> dict[int, _Row]:
             existing = by_key.get(village.key)
             if existing is None:
                 # "Thôn Đông" listed again as "Xóm Đông": matched by its name alone when only one has it
-                same = [s for s in stored if fold(s.name) == fold(village.name)]
+                same = by_name.get(fold(village.name), [])
                 existing = same[0] if len(same) == 1 else None
             if existing is not None and existing.id in matched:
                 existing = None  # its code is claimed by another line: this line adds a village
@@ -507,8 +510,8 @@ def apply(upload: VillageUpload, actor: User | None, label: str = "") -> Plan:
         raise ListRefused(_l("Sổ thôn của các xã này đã thay đổi từ lúc xem trước; hãy xem lại danh sách."))
     moved = changes = 0
     for commune in result.communes:
-        after, removals, moves = result.work[commune.id]
-        written = register.write_commune(commune, after, removals, moves, actor, upload, label or None)
+        after, shapes, removals, moves = result.work[commune.id]
+        written = register.write_commune(commune, after, removals, moves, actor, upload, label or None, shapes)
         moved += written.moved
         changes += written.changes
     generations = {c.generation_id for c in result.communes}

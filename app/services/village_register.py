@@ -15,16 +15,17 @@ otherwise; a retired village stays, without a shape, for them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import shapely
 from flask_babel import lazy_gettext as _l
 from shapely.geometry import MultiPolygon, Point
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.geodata.importer import as_multipolygon, derive_cells
-from app.models import Area, Generation, User, VillageChange, VillageRegisterSetting, VillageUpload
+from app.models import Area, Generation, User, VillageRegisterSetting, VillageUpload
 from app.models.petition import OPEN_STATUSES
 from app.queries.areas import new_boundary_edition
 from app.services.exports import FORMULA_STARTS
@@ -297,15 +298,18 @@ def write_commune(
     actor: User | None,
     upload: VillageUpload | None = None,
     label: str | None = None,
+    shapes: list | None = None,
 ) -> Written:
     """Rewrite one commune's register: villages as listed, removals retired, its cells re-derived, moves made.
 
+    shapes: the villages' cells when the caller derived them already, under the commune's lock.
     A few set-based statements per commune, whatever its size (a province's list is ~170 communes).
     """
     written = Written()
     label = label or (actor.username if actor else "system")
     before = {s.id: s for s in stored_villages([commune.id])[commune.id]}
-    shapes = cells(commune_shape(commune.id), villages)
+    if shapes is None:
+        shapes = cells(commune_shape(commune.id), villages)
     next_number = _next_number(commune)
     new, kept, changes = [], [], []
     for village, shape in zip(villages, shapes):
@@ -382,17 +386,21 @@ def write_commune(
     )
     if changes:
         db.session.execute(
-            insert(VillageChange),
-            [
-                {
-                    "actor_id": actor.id if actor else None,
-                    "actor_label": label,
-                    "upload_id": upload.id if upload else None,
-                    "commune_id": commune.id,
-                    **change,
-                }
-                for change in changes
-            ],
+            text(
+                """INSERT INTO village_changes (actor_id, actor_label, upload_id, commune_id, village_id, action, data)
+                   SELECT :actor, :label, :upload, :commune, u.village_id, u.action, CAST(u.data AS jsonb)
+                   FROM unnest(CAST(:villages AS integer[]), CAST(:actions AS text[]), CAST(:data AS text[]))
+                        AS u(village_id, action, data)"""
+            ),
+            {
+                "actor": actor.id if actor else None,
+                "label": label,
+                "upload": upload.id if upload else None,
+                "commune": commune.id,
+                "villages": [c["village_id"] for c in changes],
+                "actions": [c["action"] for c in changes],
+                "data": [json.dumps(c["data"], ensure_ascii=False) for c in changes],
+            },
         )
     written.changes = len(changes)
     return written
