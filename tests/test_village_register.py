@@ -112,7 +112,11 @@ def test_rename_merge_and_split_are_audited_and_move_open_petitions(client, prov
 
     post(client, "/officer/villages/99001001/rename", {"name": "Ba", "unit_type": "Thôn"})
     assert register_of("99001") == ["Thôn Ba", "Thôn Đông", "Thôn 13"]
-    response = post(client, "/officer/villages/99001003/merge", {"into": "99001002"})
+    confirm = post(client, "/officer/villages/99001003/merge", {"into": "99001002"})
+    page = confirm.get_data(as_text=True)  # first the petitions that will move, nothing written
+    assert confirm.status_code == 200 and moving.public_id in page and closed.public_id not in page
+    assert register_of("99001") == ["Thôn Ba", "Thôn Đông", "Thôn 13"]
+    response = post(client, "/officer/villages/99001003/merge", {"into": "99001002", "confirm": "1"})
     assert "1 kiến nghị đang mở chuyển sang" in client.get(response.headers["Location"]).get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Petition, moving.id).village.name == "Đông"
@@ -120,11 +124,10 @@ def test_rename_merge_and_split_are_audited_and_move_open_petitions(client, prov
     assert db.session.query(AuditEvent).filter_by(petition_id=moving.id, action="replace").count() == 1
 
     # split a new village off Thôn Đông where the moved petition lies: it follows its point
-    response = post(
-        client,
-        "/officer/villages/99001002/split",
-        {"name": "Đông Mới", "unit_type": "Thôn", "lat": "20.1", "lon": "105.05"},
-    )
+    fields = {"name": "Đông Mới", "unit_type": "Thôn", "lat": "20.1", "lon": "105.05"}
+    assert moving.public_id in post(client, "/officer/villages/99001002/split", fields).get_data(as_text=True)
+    assert register_of("99001") == ["Thôn Ba", "Thôn Đông"]  # not yet
+    response = post(client, "/officer/villages/99001002/split", {**fields, "confirm": "1"})
     assert "Đã tách thôn mới 99001004; 1 kiến nghị" in client.get(response.headers["Location"]).get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Petition, moving.id).village.name == "Đông Mới"

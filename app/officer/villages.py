@@ -186,25 +186,49 @@ def village_rename(code: str):
 
 @bp.post("/villages/<code>/merge")
 def village_merge(code: str):
-    moved = _changed(register.merge, code, request.form.get("into", ""))
-    if moved is not None:
-        flash(_("Đã gộp; %(n)s kiến nghị đang mở chuyển sang thôn được gộp vào.", n=moved), "success")
+    """Merge a village into another: first the petitions that will move, then, confirmed, the merge."""
+    into = request.form.get("into", "")
+    confirmed = request.form.get("confirm") == "1"
+    done = _changed(register.merge, code, into, confirmed)
+    if done is None:
+        return _back(code)
+    if not confirmed:
+        return _confirm(code, _("Gộp thôn, tổ dân phố"), done, {"into": into})
+    flash(_("Đã gộp; %(n)s kiến nghị đang mở chuyển sang thôn được gộp vào.", n=done.moved), "success")
     return _back(code)
 
 
 @bp.post("/villages/<code>/split")
 def village_split(code: str):
+    """Split a new village off one: first the petitions that will move, then, confirmed, the split."""
     try:
         lat, lon = float(request.form.get("lat", "")), float(request.form.get("lon", ""))
     except ValueError:
         flash(_("Vĩ độ, kinh độ phải là số (ví dụ 16.4637 và 107.5909)."), "error")
         return _back(code)
     name, unit = request.form.get("name", ""), request.form.get("unit_type", "")
-    result = _changed(register.split, code, name, unit, lat, lon)
-    if result is not None:
-        message = _("Đã tách thôn mới %(code)s; %(n)s kiến nghị đang mở chuyển sang.", code=result[0], n=result[1])
-        flash(message, "success")
+    confirmed = request.form.get("confirm") == "1"
+    done = _changed(register.split, code, name, unit, lat, lon, confirmed)
+    if done is None:
+        return _back(code)
+    if not confirmed:
+        fields = {"name": name, "unit_type": unit, "lat": request.form["lat"], "lon": request.form["lon"]}
+        return _confirm(code, _("Tách thôn, tổ dân phố"), done, fields)
+    flash(_("Đã tách thôn mới %(code)s; %(n)s kiến nghị đang mở chuyển sang.", code=done.code, n=done.moved), "success")
     return _back(code)
+
+
+def _confirm(code: str, title: str, proposal, fields: dict):
+    """The change and the open petitions it moves, for the officer to confirm (nothing written yet)."""
+    db.session.rollback()
+    return render_template(
+        "officer/village_confirm.html",
+        title=title,
+        proposal=proposal,
+        action=request.path,
+        fields=fields,
+        back=url_for(".village_register", commune=code[:5]),
+    )
 
 
 @bp.post("/villages/settings")

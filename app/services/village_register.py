@@ -579,31 +579,46 @@ def rename(actor: User, code: str, new_name: str, new_type: str) -> None:
     finish(commune.generation_id)
 
 
-def merge(actor: User, code: str, into_code: str) -> int:
-    """Merge a village into another of its commune; return how many open petitions moved."""
+@dataclass
+class Proposal:
+    """A change of the register page, before the officer confirms it: what it does and which petitions move."""
+
+    what: str
+    moves: list[Move]
+    code: str = ""  # a split's new village, once written
+    moved: int = 0  # petitions moved, once written
+
+
+def merge(actor: User, code: str, into_code: str, write: bool = True) -> Proposal:
+    """Merge a village into another of its commune: its open petitions move there (written only if write)."""
     village, commune = village_for(actor, code)
     into, into_commune = village_for(actor, into_code)
     if into.id == village.id or into_commune.id != commune.id:
         raise RegisterRefused(_l("Chỉ gộp được vào một thôn, tổ dân phố khác của cùng xã."))
-    lock_communes([commune.id])
+    if write:
+        lock_communes([commune.id])
     stored = _still_there(commune, village, into)
     after = [as_village(s) for s in stored if s.id != village.id]
     target = next(v for v in after if v.id == into.id)
     removal = Removal(next(s for s in stored if s.id == village.id), target, merged=True)
     moves = moves_for([removal], after, cells(commune_shape(commune.id), after))
-    written = write_commune(commune, after, [removal], moves, actor)
-    finish(commune.generation_id)
-    return written.moved
+    proposal = Proposal(f"{village.full_name} → {into.full_name}", moves)
+    if write:
+        written = write_commune(commune, after, [removal], moves, actor)
+        finish(commune.generation_id)
+        proposal.moved = written.moved
+    return proposal
 
 
-def split(actor: User, code: str, new_name: str, new_type: str, lat: float, lon: float) -> tuple[str, int]:
-    """Split a new village off one, at a point of its own; return the new code and the petitions moved."""
+def split(actor: User, code: str, new_name: str, new_type: str, lat: float, lon: float, write: bool = True) -> Proposal:
+    """Split a new village off one, at a point of its own: the open petitions now in its cell move to it."""
     village, commune = village_for(actor, code)
     name, unit = _checked_name(new_name), unit_type(new_type)
     if unit is None:
         raise RegisterRefused(_l("Loại «%(t)s» không có trong danh mục.", t=new_type))
     point = Point(lon, lat)
-    lock_communes([commune.id])
+    if write:
+        lock_communes([commune.id])
     region = commune_shape(commune.id)
     if not region.covers(point):
         raise RegisterRefused(_l("Điểm của thôn mới nằm ngoài xã."))
@@ -623,9 +638,12 @@ def split(actor: User, code: str, new_name: str, new_type: str, lat: float, lon:
     after.append(new)
     old = next(s for s in stored if s.id == village.id)
     moves = split_moves(old, new, after, cells(region, after))
-    written = write_commune(commune, after, [], moves, actor)
-    finish(commune.generation_id)
-    return new.code, written.moved
+    proposal = Proposal(f"{village.full_name} → {village.full_name} + {unit} {name}", moves)
+    if write:
+        proposal.moved = write_commune(commune, after, [], moves, actor).moved
+        finish(commune.generation_id)
+        proposal.code = new.code
+    return proposal
 
 
 def _still_there(commune: Area, *villages: Area) -> list[Stored]:
