@@ -428,7 +428,7 @@ def test_a_csv_with_a_giant_cell_or_nul_bytes_is_read_or_refused_cleanly(mini):
     with pytest.raises(FileRefused, match="quá dài"):
         read_list("a.csv", csv_bytes('99001,,,"' + "x" * 200_000 + '",Thôn,,,\n'))
     kept, plan = preview(mini, "99001,,,Thôn\x00 3,Thôn,20.05,105.03,\n")  # kept in JSONB: no NUL
-    assert plan.steps[0].village == "Thôn Thôn 3" and kept.id
+    assert plan.steps[0].village == "Thôn 3" and kept.id  # "Thôn\x003": the NUL gone, the type read off
 
 
 def test_geojson_with_nan_or_infinite_coordinates_is_refused():
@@ -491,3 +491,32 @@ def test_the_sweeper_moves_an_open_petition_left_in_a_retired_village_to_its_suc
     db.session.expire_all()
     assert db.session.get(Petition, late.id).village_id == retired.successor_id
     assert village_register.follow_retired() == 0
+
+
+def test_an_office_suite_s_own_xlsx_shared_strings_and_all(mini):
+    """tests/data/so-thon-calc.xlsx was saved by LibreOffice Calc as "Excel 2007-365" from a typed list."""
+    from pathlib import Path
+
+    data = (Path(__file__).parent / "data" / "so-thon-calc.xlsx").read_bytes()
+    lines = read_list("so-thon-calc.xlsx", data)
+    assert [(x.number, x.values["village_name"], x.values["lat"], x.values["population"]) for x in lines] == [
+        (2, "Thượng Đoạn", "20.05", "1250"),
+        (3, "Đồng Tâm", "20.15", "980"),
+        (4, "Bản Phố Mới", "20.1", ""),
+    ]
+    plan = village_lists.plan(lines, [], village_lists.Scope.of(mini))
+    assert [(s.line, s.village, s.actions) for s in plan.steps] == [
+        (2, "Thôn Thượng Đoạn", ["renamed", "population"]),
+        (3, "Tổ dân phố Đồng Tâm", ["added"]),
+        (4, "Bản Phố Mới", ["added"]),  # "Bản" read as the type, "Phố Mới" as the name
+        (None, "Thôn Đông", ["removed"]),
+        (None, "Thôn 13", ["removed"]),
+    ]
+
+
+def test_a_name_written_with_its_type_is_the_same_village(mini):
+    _, plan = preview(mini, ",Tây Sơn,,Thôn 3,,20.05,105.03,\n99001,,,thôn Đông,Thôn,20.15,105.07,\n")
+    assert [(s.line, s.village, s.actions) for s in plan.steps if s.line] == [
+        (2, "Thôn 3", ["unchanged"]),
+        (3, "Thôn Đông", ["unchanged"]),
+    ]

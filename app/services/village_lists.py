@@ -166,16 +166,16 @@ def _read(line: Line, communes: dict, scope: Scope) -> _Row:
     row.commune = _commune(v["commune_code"], v["commune_name"], communes, scope, step)
     if row.commune is not None:
         step.commune = row.commune.full_name
-    name = normalize_name(v["village_name"])
+    typed_unit, name = register.split_unit_type(normalize_name(v["village_name"]), v["unit_type"])
     problem = register.name_problem(name)
     if problem is not None:
         step.problems.append(problem)
-    unit = register.unit_type(v["unit_type"]) if v["unit_type"] else None
-    if not v["unit_type"]:
+    unit = register.unit_type(typed_unit) if typed_unit else None
+    if not typed_unit:
         step.problems.append(_l("Thiếu loại (Thôn, Bản, Tổ dân phố, Ấp, …)."))
     elif unit is None:
-        step.problems.append(_l("Loại «%(t)s» không có trong danh mục.", t=v["unit_type"]))
-    step.village = f"{unit or v['unit_type']} {name}".strip()
+        step.problems.append(_l("Loại «%(t)s» không có trong danh mục.", t=typed_unit))
+    step.village = f"{unit or typed_unit} {name}".strip()
     point = _point(v["lat"], v["lon"], step)
     population = _population(v["population"], step)
     code = v["village_code"].strip()

@@ -67,6 +67,20 @@ def unit_type(typed: str) -> str | None:
     return _UNIT_TYPE_OF.get(fold(typed))
 
 
+def split_unit_type(name: str, typed_unit: str) -> tuple[str, str]:
+    """(unit type, name) of a village as lists write it: "Thôn 3" is Thôn "3", with or without the type given.
+
+    The type is taken off the front of the name when it is the type given, or when no type is given
+    and the name starts with one ("Tổ dân phố 5"); a name that is only a type ("Bản") is left whole.
+    """
+    folded = fold(name)
+    given = fold(typed_unit)
+    for candidate in sorted(_UNIT_TYPE_OF, key=len, reverse=True):  # "to dan pho" before "to"
+        if (not given or candidate == given) and folded.startswith(candidate + " "):
+            return (typed_unit or _UNIT_TYPE_OF[candidate]), normalize_name(name[len(candidate) + 1 :])
+    return typed_unit, name
+
+
 def name_key(unit: str, name: str) -> str:
     """What makes two villages of a commune the same name: "Thôn Đông" and "thon dong"."""
     return fold(f"{unit} {name}")
