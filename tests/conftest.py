@@ -280,3 +280,40 @@ def pass_second_factor(page, username: str) -> None:
             db.session.remove()
         page.fill("#code", code)
         page.click("button[type=submit]")
+
+
+WIDTHS = (390, 1280)
+
+
+@pytest.fixture(params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+def page(request, chromium, live_server):
+    """A page of a phone (390 px) or an office PC (1280 px) with no outside network."""
+    width = request.param
+    options = {"viewport": {"width": width, "height": 844 if width < 600 else 900}, "locale": "vi-VN"}
+    if width < 600:
+        options.update(device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = guarded_page(chromium, live_server, **options)
+    page.width = width
+    yield page
+    page.context.close()
+
+
+def log_in_as_province(page, live_server, province: str = "46") -> None:
+    """Sign in a new provincial officer of the live server in the browser, second factor and all."""
+    import re
+    import uuid
+
+    from app.services.accounts import create_officer
+    from tests.factories import PASSWORD
+
+    username = f"tinh.{uuid.uuid4().hex[:8]}"
+    with live_server.app_context():
+        create_officer(username, "province", province, PASSWORD)
+        db.session.commit()
+        db.session.remove()
+    page.goto(f"{live_server.config['LIVE_URL']}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    pass_second_factor(page, username)
+    page.wait_for_url(re.compile(r"/officer"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,23 +10,9 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from app.extensions import db
-from tests.conftest import ARTIFACTS, guarded_page, pass_second_factor
+from tests.conftest import ARTIFACTS, WIDTHS, guarded_page, log_in_as_province
 
 pytestmark = pytest.mark.browser
-WIDTHS = (390, 1280)
-
-
-@pytest.fixture(params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
-def page(request, chromium, live_server):
-    """A page of a phone (390 px) or an office PC (1280 px) with no outside network."""
-    width = request.param
-    options = {"viewport": {"width": width, "height": 844 if width < 600 else 900}, "locale": "vi-VN"}
-    if width < 600:
-        options.update(device_scale_factor=2, is_mobile=True, has_touch=True)
-    page = guarded_page(chromium, live_server, **options)
-    page.width = width
-    yield page
-    page.context.close()
 
 
 def petitions_in_commune(live_server, commune: str, count: int, category: str = "roads", channel: str = "web") -> None:
@@ -55,23 +40,6 @@ def petitions_in_commune(live_server, commune: str, count: int, category: str = 
             )
         db.session.commit()
         db.session.remove()
-
-
-def log_in_as_province(page, live_server) -> None:
-    from app.services.accounts import create_officer
-    from tests.factories import PASSWORD
-
-    username = f"tinh.{uuid.uuid4().hex[:8]}"
-    with live_server.app_context():
-        create_officer(username, "province", "46", PASSWORD)
-        db.session.commit()
-        db.session.remove()
-    page.goto(f"{live_server.config['LIVE_URL']}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    pass_second_factor(page, username)
-    page.wait_for_url(re.compile(r"/officer"))
 
 
 def test_the_report_on_screen_and_printed_on_a4(page, live_server, tmp_path):

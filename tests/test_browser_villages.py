@@ -2,48 +2,14 @@
 
 from __future__ import annotations
 
-import re
-import uuid
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
 from app.extensions import db
-from tests.conftest import ARTIFACTS, guarded_page, pass_second_factor
+from tests.conftest import ARTIFACTS, log_in_as_province
 
 pytestmark = pytest.mark.browser
-
-WIDTHS = (390, 1280)
-
-
-@pytest.fixture(params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
-def page(request, chromium, live_server):
-    width = request.param
-    options = {"viewport": {"width": width, "height": 844 if width < 600 else 900}, "locale": "vi-VN"}
-    if width < 600:
-        options.update(device_scale_factor=2, is_mobile=True, has_touch=True)
-    page = guarded_page(chromium, live_server, **options)
-    page.width = width
-    yield page
-    page.context.close()
-
-
-def log_in_as_province(page, live_server) -> None:
-    from app.services.accounts import create_officer
-    from tests.factories import PASSWORD
-
-    username = f"tinh.{uuid.uuid4().hex[:8]}"
-    with live_server.app_context():
-        create_officer(username, "province", "46", PASSWORD)
-        db.session.commit()
-        db.session.remove()
-    page.goto(f"{live_server.config['LIVE_URL']}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    pass_second_factor(page, username)
-    page.wait_for_url(re.compile(r"/officer"))
 
 
 def last_commune_and_a_free_point(live_server, seed: int) -> tuple[str, str, float, float]:
