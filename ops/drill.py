@@ -361,8 +361,13 @@ def sample_points(count: int) -> list[tuple[float, float]]:
 
 
 def active_categories() -> list[str]:
+    """The categories a citizen may choose without answering questions (the drill's form answers none)."""
     with db_connect() as conn:
-        return [code for (code,) in conn.execute("SELECT code FROM categories WHERE active ORDER BY code")]
+        rows = conn.execute(
+            """SELECT code FROM categories c WHERE active AND NOT EXISTS (SELECT 1 FROM category_questions q
+               WHERE q.category_code = c.code AND q.active AND q.required) ORDER BY code"""
+        )
+        return [code for (code,) in rows]
 
 
 def photo_states(codes: list[str]) -> dict[str, list[tuple[int, str]]]:
