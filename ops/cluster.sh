@@ -133,6 +133,10 @@ supervisord_pid=$!
 .venv/bin/flask db upgrade
 # SYNTH_PROVINCE (a province code, e.g. 46) loads that one province only: a quick start.
 .venv/bin/flask geodata synth --if-empty ${SYNTH_PROVINCE:+--province "$SYNTH_PROVINCE"}
+if [ "$CLUSTER_DATABASE" = patroni ]; then
+  echo "cluster: a first full backup of the database (log: $INSTANCE/logs/backup.log)"
+  CLUSTER_INSTANCE=$INSTANCE ops/cluster/backup.sh full >"$INSTANCE/logs/backup.log" 2>&1 9>&- &
+fi
 for try in $(seq 60); do
   .venv/bin/flask storage check --create-bucket >"$INSTANCE/logs/storage-check.log" 2>&1 && break
   kill -0 "$supervisord_pid" 2>/dev/null || exit 1

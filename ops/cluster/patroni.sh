@@ -16,12 +16,26 @@ patroni_ports() {
 patroni_prepare() {
   local bin hosts="" ports="" n
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-  mkdir -p "$INSTANCE/etcd" "$INSTANCE/supervisord.d"
-  chmod 700 "$INSTANCE/etcd"
+  mkdir -p "$INSTANCE/etcd" "$INSTANCE/supervisord.d" "$INSTANCE/backup/repo" "$INSTANCE/backup/log" "$INSTANCE/backup/lock"
+  chmod 700 "$INSTANCE/etcd" "$INSTANCE/backup"
+  # pgBackRest's repository of the WAL every primary archives and of the backups (ops/cluster/backup.sh).
+  cat >"$INSTANCE/backup/pgbackrest.conf" <<CONF
+[global]
+repo1-path=$INSTANCE/backup/repo
+repo1-retention-full=2
+log-path=$INSTANCE/backup/log
+lock-path=$INSTANCE/backup/lock
+start-fast=y
+log-level-console=warn
+
+[portal]
+pg1-socket-path=$SOCKDIR
+pg1-user=postgres
+CONF
   .venv/bin/python ops/cluster/patroni_conf.py --instance "$INSTANCE" --sockdir "$SOCKDIR" \
     --nodes "$CLUSTER_DB_NODES" --base-port "$CLUSTER_DB_BASE_PORT" --etcd-port "$CLUSTER_ETCD_PORT" \
-    --sync "$CLUSTER_DB_SYNC" --ttl "$CLUSTER_DB_TTL" --bin-dir "$bin"
-  [ "$(id -u)" -eq 0 ] && chown -R postgres: "$INSTANCE/patroni"
+    --sync "$CLUSTER_DB_SYNC" --ttl "$CLUSTER_DB_TTL" --bin-dir "$bin" --backup-conf "$INSTANCE/backup/pgbackrest.conf"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres: "$INSTANCE/patroni" "$INSTANCE/backup"
   for n in $(seq "$CLUSTER_DB_NODES"); do
     hosts+="${hosts:+,}$SOCKDIR" ports+="${ports:+,}$((CLUSTER_DB_BASE_PORT + n))"
   done

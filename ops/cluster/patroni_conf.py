@@ -12,6 +12,8 @@ standby is there, and to the primary alone while none is (Patroni's synchronous_
 standby may be promoted, so an acknowledged commit is never lost by a failover); "strict" refuses writes
 while no standby is there; "off" replicates asynchronously (a failover may lose the last commits).
 
+With --backup-conf every node archives its WAL with pgBackRest (ops/cluster/backup.sh takes the backups).
+
 The output is JSON, which is YAML: Patroni reads it as its configuration.
 """
 
@@ -47,8 +49,14 @@ def node_conf(args, n: int, passwords: dict) -> dict:
         "wal_keep_size": "256MB",
         "max_connections": 200,
     }
-    if args.archive:
-        parameters.update(archive_mode="on", archive_command=args.archive)
+    local = {"unix_socket_directories": args.sockdir, "unix_socket_permissions": "0700"}
+    if args.backup_conf:
+        # Every node archives its WAL to the one pgBackRest repository while it is the primary (a
+        # standby archives nothing with archive_mode=on); the command names the node's own data folder.
+        parameters["archive_mode"] = "on"
+        local["archive_command"] = (
+            f"pgbackrest --config={args.backup_conf} --stanza=portal --pg1-path={folder / f'db{n}'} archive-push %p"
+        )
     return {
         "scope": "portal",
         "namespace": "/cmts/",
@@ -82,7 +90,7 @@ def node_conf(args, n: int, passwords: dict) -> dict:
                 "replication": {"username": "replicator", "password": passwords["replication"]},
                 "rewind": {"username": "postgres", "password": passwords["superuser"]},
             },
-            "parameters": {"unix_socket_directories": args.sockdir, "unix_socket_permissions": "0700"},
+            "parameters": local,
             "pg_hba": [
                 "local all all trust",
                 "host replication replicator 127.0.0.1/32 scram-sha-256",
@@ -134,7 +142,7 @@ def main() -> None:
     parser.add_argument("--sync", choices=("on", "off", "strict"), default="on")
     parser.add_argument("--ttl", type=int, default=10, help="seconds a silent primary keeps its lease")
     parser.add_argument("--bin-dir", required=True)
-    parser.add_argument("--archive", default="", help="archive_command (pgBackRest's archive-push), if any")
+    parser.add_argument("--backup-conf", default="", help="pgBackRest's configuration: archive the WAL there")
     args = parser.parse_args()
     instance = Path(args.instance)
     folder = instance / "patroni"
