@@ -237,3 +237,32 @@ def test_a_database_url_naming_every_node_reaches_the_one_that_takes_writes(repl
         with app.app_context():
             for engine in db.engines.values():
                 engine.dispose()
+
+
+def test_while_no_node_takes_writes_a_citizen_gets_the_503_page_with_the_text_and_no_code(replicated, redis_proc):
+    """The seconds of a failover: the primary gone, the standby not yet promoted (libpq passes it over)."""
+    from tests.factories import petition_fields
+
+    standby = replicated["standby"].port
+    only_standby = f"postgresql+psycopg://postgres@/{DBNAME}?host=127.0.0.1:{standby}&target_session_attrs=read-write"
+    app = create_app(
+        {
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": only_standby,
+            "REDIS_URL": _redis(redis_proc),
+            "SUBMIT_LIMIT": "1 per minute",
+        }
+    )
+    try:
+        phone = app.test_client()
+        for _ in range(2):  # sent again by the phone: refused neither by the limit nor silently
+            response = phone.post("/petitions", data=petition_fields(body="Nước giếng cả xóm có mùi lạ từ tuần trước."))
+            html = response.get_data(as_text=True)
+            assert response.status_code == 503
+            assert "Hệ thống đang tạm thời gián đoạn" in html
+            assert "Nước giếng cả xóm có mùi lạ từ tuần trước." in html
+            assert "Location" not in response.headers  # no receipt: nothing was stored
+    finally:
+        with app.app_context():
+            db.engine.dispose()
