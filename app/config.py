@@ -51,6 +51,8 @@ class Config:
         if env.get("DATABASE_READ_URL"):
             self.SQLALCHEMY_BINDS["standby"] = {"url": _sqlalchemy_url(env["DATABASE_READ_URL"])}
         self.DATABASE_READ_MAX_LAG_S = _float("DATABASE_READ_MAX_LAG_S", 120.0)
+        # A standby that did not answer is tried again after this long (s); meanwhile the primary is read.
+        self.DATABASE_READ_RETRY_S = _float("DATABASE_READ_RETRY_S", 10.0)
         self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         # Geotagging: how far off every commune a point may be and still be
         # placed in the nearest one (GPS drift on a coast or a river).

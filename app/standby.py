@@ -12,13 +12,15 @@ A standby is behind the primary by the time its replay takes. Before a view
 reads it, the standby says how fresh its data are (`as_of`: everything the
 primary had committed by then is there); the page shows "data as of …", and
 a standby further behind than DATABASE_READ_MAX_LAG_S, or one that cannot
-be reached, is not used: the view reads the primary instead. Without
-DATABASE_READ_URL all goes to the primary, as on one machine.
+be reached (then not tried again for DATABASE_READ_RETRY_S), is not used:
+the view reads the primary instead. Without DATABASE_READ_URL all goes to
+the primary, as on one machine.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -33,6 +35,7 @@ BIND = "standby"  # the bind key of the standby's engine (SQLALCHEMY_BINDS)
 # streamed export reads after the view's teardown has removed its session (and a new one is made); g
 # lives until the stream ends, and with it the routing (each request has an app context of its own).
 _ROUTED = "standby_engine"
+_unreachable_until: dict = {}  # engine → when this process tries a standby that did not answer again
 _READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 
 # What the standby has, as a time. Caught up with all it received while streaming: all the primary
@@ -81,12 +84,15 @@ def use_standby() -> datetime | None:
     from app.extensions import db
 
     engine = db.engines.get(BIND)
-    if engine is None:
+    if engine is None or time.monotonic() < _unreachable_until.get(engine, 0.0):
         return None
     try:
         with engine.connect() as connection:
             as_of = connection.execute(AS_OF_SQL).scalar_one()
     except DBAPIError as exc:
+        # Not tried again for a while: a machine gone silent would make every report wait for the
+        # connection's timeout first.
+        _unreachable_until[engine] = time.monotonic() + current_app.config["DATABASE_READ_RETRY_S"]
         current_app.logger.warning("standby unavailable, reading the primary: %s", exc.orig)
         return None
     lag = datetime.now(UTC) - as_of if as_of is not None else None

@@ -15,7 +15,7 @@ import port_for
 import pytest
 from flask_migrate import upgrade
 from pytest_postgresql.janitor import DatabaseJanitor
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from app import create_app
 from app.extensions import db
@@ -190,10 +190,14 @@ def test_an_unreachable_standby_leaves_the_reports_on_the_primary(replicated, re
     with portal(replicated, redis_proc, nowhere) as app:
         title = file_on_primary(app, replicated["commune"])
         client = logged_in(app, replicated)
+        with app.app_context():
+            attempts = []
+            event.listen(db.engines["standby"], "do_connect", lambda *args: attempts.append(1))
         report = client.get("/officer/report")
         assert report.status_code == 200
         assert "Dữ liệu tính đến" not in report.get_data(as_text=True)
         assert title in client.get("/officer/export.csv").get_data(as_text=True)
+        assert len(attempts) == 1  # not tried again by the next page for DATABASE_READ_RETRY_S
 
 
 def test_without_a_read_url_the_reports_read_the_primary_and_say_nothing(replicated, redis_proc, paused):
