@@ -87,6 +87,7 @@ class Sent:
     address: str
     code: str | None = None
     outcome: str = ""  # acknowledged | gave up | refused <status>
+    acked_at: float = 0.0  # time.monotonic() of the acknowledgement
 
 
 @dataclass
@@ -190,7 +191,7 @@ class Citizens:
                 continue
             match = CODE.search(response.headers.get("Location", ""))
             if response.status_code == 303 and match:
-                sent.code, sent.outcome = match.group(1), "acknowledged"
+                sent.code, sent.outcome, sent.acked_at = match.group(1), "acknowledged", time.monotonic()
             else:
                 sent.outcome = f"refused {response.status_code}"
                 log(f"petition {n} refused with {response.status_code}: {response.text[:200]!r}")

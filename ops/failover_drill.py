@@ -91,7 +91,7 @@ def lose_primary(args, citizens: Citizens, report: list[str], timing: dict) -> N
     patroni, postmaster = old.patroni_pid(), old.postmaster_pid()
     os.kill(patroni, signal.SIGSTOP)  # the machine's Patroni stops answering and renewing the lease
     os.kill(postmaster, signal.SIGKILL)
-    killed = time.monotonic()
+    killed = timing["killed"] = time.monotonic()
     stamp(f"{old.name}: Patroni frozen (pid {patroni}), postmaster killed (pid {postmaster})")
     others = [node for node in all_nodes if node is not old]
     new = None
@@ -114,6 +114,19 @@ def lose_primary(args, citizens: Citizens, report: list[str], timing: dict) -> N
             return
         time.sleep(1)
     stamp(f"{old.name} has not rejoined as a standby within {args.rejoin_limit:.0f} s")
+
+
+def intake_pause(acked: list, killed: float | None) -> float | None:
+    """The longest time without any acknowledgement around the loss of the primary (what citizens felt)."""
+    if killed is None:
+        return None
+    times = sorted(s.acked_at for s in acked)
+    before = [t for t in times if t <= killed]
+    after = [t for t in times if t > killed]
+    if not before or not after:
+        return None
+    gaps = [b - a for a, b in zip([before[-1], *after], after, strict=False)]
+    return max(gaps[: 1 + len([t for t in after if t - killed < 120])])
 
 
 def new_primary() -> str:
@@ -164,9 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     dupes = duplicated(run_id)
     gave_up = sum(s.outcome == "gave up" for s in tally.sent)
     refused = [s.outcome for s in tally.sent if s.outcome.startswith("refused")]
+    pause = intake_pause(acked, timing.get("killed"))
+    paused = "?" if pause is None else f"{pause:.1f}"
     log(
-        f"load {load_s:.1f} s; checked on the primary at port {port_now}; {tally.retried_posts} forms sent again, "
-        f"{gave_up} given up, {len(refused)} refused"
+        f"load {load_s:.1f} s; no petition acknowledged for {paused} s around the loss; checked on the primary "
+        f"at port {port_now}; {tally.retried_posts} forms sent again, {gave_up} given up, {len(refused)} refused"
     )
     lost = len(acked) - len(ok)
     failover = f"{timing['failover']:.1f}" if "failover" in timing else "none"
