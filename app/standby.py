@@ -72,8 +72,8 @@ def _only_reads(clause) -> bool:
 
 def init_app(app: Flask) -> None:
     @app.context_processor
-    def data_as_of():
-        return {"data_as_of": g.get("data_as_of")}
+    def page_data_as_of():
+        return {"data_as_of": data_as_of()}
 
 
 def use_standby() -> datetime | None:
@@ -103,6 +103,17 @@ def use_standby() -> datetime | None:
     setattr(g, _ROUTED, engine)
     g.data_as_of = as_of
     return as_of
+
+
+def data_as_of() -> datetime | None:
+    """How fresh the data this request reads are, when it reads a standby (None: the primary)."""
+    return g.get("data_as_of") if has_app_context() else None
+
+
+def data_as_of_no_later_than(moment: datetime) -> None:
+    """Part of the page comes from a copy made earlier (the public map's shared counts): say the older time."""
+    if data_as_of() is not None and moment < g.data_as_of:
+        g.data_as_of = moment
 
 
 @contextmanager

@@ -270,3 +270,24 @@ def test_while_no_node_takes_writes_a_citizen_gets_the_503_page_with_the_text_an
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_the_public_maps_shared_counts_say_when_they_were_counted(replicated, redis_proc):
+    import json
+
+    from app.redis_conn import redis
+    from app.services import map_counts
+
+    with portal(replicated, redis_proc, replicated["standby"].url(DBNAME)) as app:
+        with app.app_context():
+            redis().flushdb()
+        client = app.test_client()
+        assert "Dữ liệu tính đến" in client.get("/map").get_data(as_text=True)
+        with app.app_context():  # the counts that page shared were made long ago
+            keys = list(redis().scan_iter(map_counts.KEY_PREFIX + "*"))
+            assert keys
+            for key in keys:
+                numbers = json.loads(redis().get(key))
+                numbers["as_of"] = "2026-01-01T00:00:00+00:00"
+                redis().set(key, json.dumps(numbers), ex=300)
+        assert "Dữ liệu tính đến 01/01/2026 07:00." in client.get("/map").get_data(as_text=True)
