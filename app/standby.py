@@ -63,7 +63,9 @@ class RoutingSession(Session):
 
 
 def _only_reads(clause) -> bool:
-    if isinstance(clause, sa.Select | sa.CompoundSelect):
+    if isinstance(clause, sa.Select):
+        return clause._for_update_arg is None  # SELECT … FOR UPDATE takes locks: only the primary can
+    if isinstance(clause, sa.CompoundSelect):
         return True
     if isinstance(clause, sa.TextClause):
         return bool(_READ.match(clause.text))

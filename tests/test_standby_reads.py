@@ -152,6 +152,8 @@ def test_a_write_after_a_read_from_the_standby_goes_to_the_primary(replicated, r
         assert db.session.execute(text("SELECT pg_is_in_recovery()")).scalar_one() is True
         assert db.session.scalar(select(func.pg_is_in_recovery())) is True
         user = db.session.scalar(select(User).where(User.username == replicated["username"]))  # from the standby
+        locked = select(User).where(User.id == user.id).with_for_update()
+        assert db.session.scalar(locked) is user  # a hot standby refuses FOR UPDATE: this one is the primary's
         marker = uuid.uuid4().hex
         workflow.record(None, user, "exported_contact", data={"marker": marker})  # the ORM's flush
         db.session.commit()
