@@ -25,9 +25,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_app_context
 from flask_sqlalchemy.session import Session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 BIND = "standby"  # the bind key of the standby's engine (SQLALCHEMY_BINDS)
@@ -72,7 +75,22 @@ def _only_reads(clause) -> bool:
     return False  # DML, DDL, or no statement at all (session.connection()): the primary
 
 
+def _read_only_is_unavailable(context) -> Exception | None:
+    """A write refused because the node is (now) a standby: a failover the connection has not seen yet.
+
+    Treated as the database being away: the connection is dropped from the pool (the next one finds the
+    primary through DATABASE_URL), and the request gets the 503 page, as for any OperationalError.
+    """
+    if isinstance(context.original_exception, psycopg.errors.ReadOnlySqlTransaction):
+        context.is_disconnect = True
+        return sa.exc.OperationalError(context.statement, context.parameters, context.original_exception)
+    return None
+
+
 def init_app(app: Flask) -> None:
+    if not event.contains(Engine, "handle_error", _read_only_is_unavailable):
+        event.listen(Engine, "handle_error", _read_only_is_unavailable)
+
     @app.context_processor
     def page_data_as_of():
         return {"data_as_of": data_as_of()}

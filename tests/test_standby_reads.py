@@ -293,3 +293,29 @@ def test_the_public_maps_shared_counts_say_when_they_were_counted(replicated, re
                 numbers["as_of"] = "2026-01-01T00:00:00+00:00"
                 redis().set(key, json.dumps(numbers), ex=300)
         assert "Dữ liệu tính đến 01/01/2026 07:00." in client.get("/map").get_data(as_text=True)
+
+
+def test_a_write_that_reaches_a_standby_gets_the_503_page_and_the_connection_is_dropped(replicated, redis_proc):
+    """A connection that still points at a node demoted to a standby (no target_session_attrs to catch it)."""
+    from tests.factories import petition_fields
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": replicated["standby"].url(DBNAME),
+            "REDIS_URL": _redis(redis_proc),
+        }
+    )
+    try:
+        dropped = []
+        with app.app_context():
+            event.listen(db.engine, "invalidate", lambda *args: dropped.append(1))
+        phone = app.test_client()
+        response = phone.post("/petitions", data=petition_fields(body="Cột điện nghiêng sắp đổ ra đường."))
+        assert response.status_code == 503
+        assert "Cột điện nghiêng sắp đổ ra đường." in response.get_data(as_text=True)
+        assert dropped  # not handed to the next request
+    finally:
+        with app.app_context():
+            db.engine.dispose()
