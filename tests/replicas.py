@@ -69,8 +69,8 @@ class Server:
 
 
 def initdb(options: tuple[str, ...] = ()) -> Server:
-    """A new, empty cluster in a folder of its own under /tmp (not started)."""
-    server = Server(server_dir("cmts-test-pg-"), options)
+    """A new, empty cluster in a folder of its own under /tmp (not started; Server.remove() removes it)."""
+    server = Server(server_dir("cmts-test-initdb-"), options)
     locale = ("-E", "UTF8", "--locale=C.UTF-8")
     as_postgres(str(BIN / "initdb"), "-A", "trust", "-U", "postgres", *locale, str(server.data))
     return server

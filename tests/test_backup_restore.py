@@ -52,7 +52,7 @@ def archived(redis_proc):
         yield primary, conf, restored
     finally:
         for server in [primary, *restored]:
-            server.stop("immediate")
+            server.remove()
         shutil.rmtree(base, ignore_errors=True)
 
 
