@@ -16,6 +16,8 @@ bench:
 # The production topology on this machine (nginx, two web nodes, two workers, the
 # object store, PostgreSQL, Redis) until Ctrl-C; the drill fails parts of it
 # under load and checks nothing was lost. Neither is part of `make test`.
+# `make drill ARGS=failover`: the primary of a replicated database (CLUSTER_DATABASE=patroni) is lost
+# under load instead; every acknowledged petition is looked up on the new primary.
 cluster:
 	ops/cluster.sh
 

@@ -21,6 +21,7 @@ from app import (
     security_headers,
     senders,
     sessions,
+    standby,
     static_files,
     storage,
 )
@@ -45,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     logs.init_app(app)
     metrics.init_app(app)
     db.init_app(app)
+    standby.init_app(app)  # which engine a session's reads use; "data as of" on the pages that read a standby
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     redis_conn.init_app(app)
     csrf.init_app(app)

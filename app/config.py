@@ -43,6 +43,16 @@ class Config:
         # fails one request with a 503 and the pool replaces it.
         # Parameters never in error messages (they would carry citizens' text into the logs).
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800, "hide_parameters": True}
+        # A replicated database (README, "A replicated database"): DATABASE_URL may name every node,
+        # postgresql://portal@/portal?host=10.0.0.1:5432&host=10.0.0.2:5432&target_session_attrs=read-write,
+        # and reaches whichever is the primary. DATABASE_READ_URL, a streaming standby, is read by the maps,
+        # reports, exports and scorecards (app/standby.py) while it is at most DATABASE_READ_MAX_LAG_S behind.
+        self.SQLALCHEMY_BINDS = {}
+        if env.get("DATABASE_READ_URL"):
+            self.SQLALCHEMY_BINDS["standby"] = {"url": _sqlalchemy_url(env["DATABASE_READ_URL"])}
+        self.DATABASE_READ_MAX_LAG_S = _float("DATABASE_READ_MAX_LAG_S", 120.0)
+        # A standby that did not answer is tried again after this long (s); meanwhile the primary is read.
+        self.DATABASE_READ_RETRY_S = _float("DATABASE_READ_RETRY_S", 10.0)
         self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         # Geotagging: how far off every commune a point may be and still be
         # placed in the nearest one (GPS drift on a coast or a river).

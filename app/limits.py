@@ -20,6 +20,12 @@ def _only_picking_a_place() -> bool:
     return request.form.get("action") == "pick"
 
 
+def _answered(response) -> bool:
+    """A form the portal could not take (a 5xx: the database away or failing over) spends no submission:
+    the phone sends it again, and the citizen is not refused for the portal's outage."""
+    return response.status_code < 500
+
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_LIMIT"]
 
@@ -139,7 +145,7 @@ def _agency_limit() -> str:
 # endpoint → [(limit, exempt_when, key_func or None for the client address[, deduct_when: which answers count])]
 # (Guessing tracking codes is throttled in app/guessing.py.)
 LIMITS = {
-    "petitions.create": [(_submit_limit, _only_picking_a_place, None)],
+    "petitions.create": [(_submit_limit, _only_picking_a_place, None, _answered)],
     "petitions.rate": [(_rating_limit, None, None), (_rating_petition_limit, None, _rated_petition)],
     # Voices per client address (generous: one carrier-grade NAT address is thousands of phones) and per petition.
     "petitions.support": [(_voice_limit, None, None), (_voice_petition_limit, None, _voiced_petition)],

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the portal needs on a fresh Debian machine, once: PostgreSQL
-# with PostGIS, Redis, Chromium (browser tests), nginx (WITH_NGINX=1), and the virtualenv .venv
+# with PostGIS, Redis, pgBackRest, Chromium (browser tests), nginx (WITH_NGINX=1), Patroni and etcd
+# (WITH_PATRONI=1), and the virtualenv .venv
 # with requirements.txt. Later runs only check, and reinstall the virtualenv
 # when requirements.txt changed.
 set -euo pipefail
@@ -10,6 +11,11 @@ need=()
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
 ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgresql-postgis)
 command -v redis-server >/dev/null || need+=(redis-server)
+# pgBackRest: WAL archiving, base backups and point-in-time restores (README, "A replicated database").
+command -v pgbackrest >/dev/null || need+=(pgbackrest)
+# Patroni and etcd: the replicated database of `make drill ARGS=failover` (ops/failover/).
+[ "${WITH_PATRONI:-0}" = 1 ] && { command -v patroni >/dev/null || need+=(patroni); }
+[ "${WITH_PATRONI:-0}" = 1 ] && { command -v etcd >/dev/null || need+=(etcd-server); }
 # openssl: the certificates of the object store's own ports (ops/cluster/seaweedfs_security.py).
 command -v openssl >/dev/null || need+=(openssl)
 [ "${WITH_BROWSER:-0}" = 1 ] && { command -v chromium >/dev/null || need+=(chromium); }
@@ -30,6 +36,10 @@ fi
 # (`nginx -p … -c …`), so the one the package started is stopped again.
 if [[ " ${need[*]} " == *" nginx "* ]] && [ -s /run/nginx.pid ]; then
   service nginx stop >/dev/null 2>&1 || nginx -s quit 2>/dev/null || true
+fi
+# Likewise Debian's etcd-server starts an etcd of its own on port 2379: the drill runs its own.
+if [[ " ${need[*]} " == *" etcd-server "* ]]; then
+  service etcd stop >/dev/null 2>&1 || true
 fi
 
 stamp=.venv/.requirements.sha

@@ -5,12 +5,20 @@
 # the outbox sweeper, Redis, the S3 object store (SeaweedFS) and PostgreSQL, all of its own in
 # CLUSTER_INSTANCE (never the database of `make run`), every part supervised
 # (ops/cluster/supervisord.conf). Ctrl-C stops everything it started.
+# CLUSTER_DATABASE=patroni: a replicated database instead of the one PostgreSQL, CLUSTER_DB_NODES
+# nodes under Patroni and etcd (ops/cluster/patroni.sh); the portal reads its reports from a standby.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WITH_NGINX=1 ops/bootstrap.sh
+export CLUSTER_DATABASE=${CLUSTER_DATABASE:-embedded}
+case "$CLUSTER_DATABASE" in
+  embedded) WITH_NGINX=1 ops/bootstrap.sh ;;
+  patroni) WITH_NGINX=1 WITH_PATRONI=1 ops/bootstrap.sh ;;
+  *) echo "cluster: CLUSTER_DATABASE is embedded or patroni, not $CLUSTER_DATABASE" >&2; exit 1 ;;
+esac
 
 source ops/services.sh
 source ops/supervise.sh
+source ops/cluster/patroni.sh
 
 export CLUSTER_HOST=${CLUSTER_HOST:-127.0.0.1} CLUSTER_PORT=${CLUSTER_PORT:-8080}
 # The host names nginx answers (any other Host is refused): this machine's own, and the
@@ -23,7 +31,7 @@ export CLUSTER_WORKERS=${CLUSTER_WORKERS:-2} CLUSTER_S3_PORT=${CLUSTER_S3_PORT:-
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-2} SWEEP_EVERY=${SWEEP_EVERY:-10}
 export FLASK_APP=wsgi
 # The cluster's own database, Redis and object store, whatever the shell holds for `make run`.
-unset DATABASE_URL REDIS_URL STORAGE_ROOT STORAGE_URL
+unset DATABASE_URL DATABASE_READ_URL REDIS_URL STORAGE_ROOT STORAGE_URL
 
 embedded_init "${CLUSTER_INSTANCE:-instance/cluster}"
 export INSTANCE SOCKDIR INSTANCE_PATH=$INSTANCE
@@ -32,11 +40,13 @@ supervise_clear_leftovers
 ports=("$CLUSTER_PORT")
 for offset in 0 1 2 3; do ports+=($((CLUSTER_S3_PORT + offset)) $((CLUSTER_S3_PORT + offset + 10000))); done
 for n in $(seq "$CLUSTER_WEB_NODES"); do ports+=($((CLUSTER_WEB_BASE_PORT + n))); done
+[ "$CLUSTER_DATABASE" = patroni ] && ports+=($(patroni_ports))
 for port in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "cluster: port $port is in use by another program." >&2
     command -v ss >/dev/null && ss -Hltnp "sport = :$port" >&2
-    echo "Stop it, or choose other ports (CLUSTER_PORT, CLUSTER_WEB_BASE_PORT, CLUSTER_S3_PORT)." >&2
+    echo "Stop it, or choose other ports (CLUSTER_PORT, CLUSTER_WEB_BASE_PORT, CLUSTER_S3_PORT," \
+      "CLUSTER_DB_BASE_PORT, CLUSTER_ETCD_PORT)." >&2
     exit 1
   fi
 done
@@ -54,7 +64,12 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM HUP
 
-embedded_pg_start
+if [ "$CLUSTER_DATABASE" = patroni ]; then
+  patroni_prepare
+else
+  patroni_forget
+  embedded_pg_start
+fi
 embedded_redis_url
 mkdir -p "$INSTANCE/logs" "$INSTANCE/nginx" "$INSTANCE/s3"
 # Private to the cluster's own processes: every part's log, Redis's append-only file (the queues),
@@ -69,10 +84,6 @@ if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
   fi
   export SECRET_KEY_FILE=$INSTANCE/secret_key
 fi
-
-.venv/bin/flask db upgrade
-# SYNTH_PROVINCE (a province code, e.g. 46) loads that one province only: a quick start.
-.venv/bin/flask geodata synth --if-empty ${SYNTH_PROVINCE:+--province "$SYNTH_PROVINCE"}
 
 # The object store's one identity, made once (random keys, private), and the
 # STORAGE_URL every node and worker uses.
@@ -103,7 +114,8 @@ nginx -q -t -p "$INSTANCE/nginx" -c "$INSTANCE/nginx/nginx.conf"
 
 # What `make drill` and ops/cluster/supervisorctl need to find this cluster.
 {
-  for name in INSTANCE SOCKDIR DATABASE_URL REDIS_URL STORAGE_URL S3_ACCESS_KEY S3_SECRET_KEY SECRET_KEY_FILE \
+  for name in INSTANCE SOCKDIR CLUSTER_DATABASE DATABASE_URL DATABASE_READ_URL CLUSTER_DB_NODES CLUSTER_DB_BASE_PORT \
+    REDIS_URL STORAGE_URL S3_ACCESS_KEY S3_SECRET_KEY SECRET_KEY_FILE \
     CLUSTER_HOST CLUSTER_PORT CLUSTER_SERVER_NAME CLUSTER_WEB_NODES CLUSTER_WEB_BASE_PORT CLUSTER_WORKERS \
     CLUSTER_S3_PORT; do
     printf 'export %s=%q\n' "$name" "${!name:-}"
@@ -113,9 +125,18 @@ chmod 600 "$INSTANCE/cluster.env"
 
 url="http://$CLUSTER_HOST:$CLUSTER_PORT"
 case "$CLUSTER_HOST" in 0.0.0.0 | "[::]") url="http://127.0.0.1:$CLUSTER_PORT" ;; esac  # every address: this one too
-echo "cluster: starting Redis and the object store (logs in $INSTANCE/logs)"
+echo "cluster: starting Redis and the object store${DATABASE_READ_URL:+, etcd and the database nodes} (logs in $INSTANCE/logs)"
 .venv/bin/supervisord -c ops/cluster/supervisord.conf 9>&- &
 supervisord_pid=$!
+[ "$CLUSTER_DATABASE" = patroni ] && patroni_wait_primary
+# Once, against the primary (the standbys replay it), before any web node or worker starts.
+.venv/bin/flask db upgrade
+# SYNTH_PROVINCE (a province code, e.g. 46) loads that one province only: a quick start.
+.venv/bin/flask geodata synth --if-empty ${SYNTH_PROVINCE:+--province "$SYNTH_PROVINCE"}
+if [ "$CLUSTER_DATABASE" = patroni ]; then
+  echo "cluster: a first full backup of the database (log: $INSTANCE/logs/backup.log)"
+  CLUSTER_INSTANCE=$INSTANCE ops/cluster/backup.sh full >"$INSTANCE/logs/backup.log" 2>&1 9>&- &
+fi
 for try in $(seq 60); do
   .venv/bin/flask storage check --create-bucket >"$INSTANCE/logs/storage-check.log" 2>&1 && break
   kill -0 "$supervisord_pid" 2>/dev/null || exit 1

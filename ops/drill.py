@@ -87,6 +87,7 @@ class Sent:
     address: str
     code: str | None = None
     outcome: str = ""  # acknowledged | gave up | refused <status>
+    acked_at: float = 0.0  # time.monotonic() of the acknowledgement
 
 
 @dataclass
@@ -190,7 +191,7 @@ class Citizens:
                 continue
             match = CODE.search(response.headers.get("Location", ""))
             if response.status_code == 303 and match:
-                sent.code, sent.outcome = match.group(1), "acknowledged"
+                sent.code, sent.outcome, sent.acked_at = match.group(1), "acknowledged", time.monotonic()
             else:
                 sent.outcome = f"refused {response.status_code}"
                 log(f"petition {n} refused with {response.status_code}: {response.text[:200]!r}")
@@ -361,8 +362,13 @@ def sample_points(count: int) -> list[tuple[float, float]]:
 
 
 def active_categories() -> list[str]:
+    """The categories a citizen may choose without answering questions (the drill's form answers none)."""
     with db_connect() as conn:
-        return [code for (code,) in conn.execute("SELECT code FROM categories WHERE active ORDER BY code")]
+        rows = conn.execute(
+            """SELECT code FROM categories c WHERE active AND NOT EXISTS (SELECT 1 FROM category_questions q
+               WHERE q.category_code = c.code AND q.active AND q.required) ORDER BY code"""
+        )
+        return [code for (code,) in rows]
 
 
 def photo_states(codes: list[str]) -> dict[str, list[tuple[int, str]]]:

@@ -3,10 +3,19 @@
 # node, a worker in the middle of a photo job and Redis fail (ops/drill.py).
 # Uses the running `make cluster` (of CLUSTER_INSTANCE), or starts one for the
 # drill and stops it afterwards. Arguments go to ops/drill.py (--help).
+# `ops/drill.sh failover [arguments]` (`make drill ARGS=failover`): the primary database of a replicated
+# cluster (CLUSTER_DATABASE=patroni, instance/cluster-failover) is lost under load (ops/failover_drill.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ops/services.sh
-embedded_paths "${CLUSTER_INSTANCE:-instance/cluster}"
+drill=ops/drill.py
+if [ "${1:-}" = failover ]; then
+  shift
+  drill=ops/failover_drill.py
+  export CLUSTER_DATABASE=patroni CLUSTER_INSTANCE=${CLUSTER_INSTANCE:-instance/cluster-failover}
+fi
+export CLUSTER_INSTANCE=${CLUSTER_INSTANCE:-instance/cluster}
+embedded_paths "$CLUSTER_INSTANCE"
 
 running() {
   [ -S "$SOCKDIR/supervisor.sock" ] && [ -s "$INSTANCE/cluster.env" ] &&
@@ -39,4 +48,8 @@ if ! running; then
 fi
 
 source "$INSTANCE/cluster.env"
-.venv/bin/python ops/drill.py "$@"
+if [ "$drill" = ops/failover_drill.py ] && [ "${CLUSTER_DATABASE:-embedded}" != patroni ]; then
+  echo "drill: the cluster of $INSTANCE runs one database; stop it, or set CLUSTER_INSTANCE to another" >&2
+  exit 1
+fi
+.venv/bin/python "$drill" "$@"

@@ -355,6 +355,25 @@ def test_with_the_database_down_the_citizen_gets_a_clear_page_and_keeps_the_text
     assert json_response.status_code == 503 and json_response.json["error"]["code"] == "unavailable"
 
 
+def test_forms_the_portal_could_not_take_do_not_spend_the_citizens_submissions(app, client):
+    from tests.factories import csrf_token
+
+    token = csrf_token(client)
+    down = create_app(
+        {
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "REDIS_URL": app.config["REDIS_URL"],
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+            "SUBMIT_LIMIT": "1 per minute",
+        }
+    )
+    phone = down.test_client()
+    for _ in range(3):  # the phone's offline queue sends the form again while the database is away
+        response = phone.post("/petitions", data={**petition_fields(), "csrf_token": token})
+        assert response.status_code == 503
+
+
 # --- photos ---
 
 

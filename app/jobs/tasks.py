@@ -28,6 +28,7 @@ from app.services import (
     retention,
     webhooks,
 )
+from app.standby import standby_reads
 from app.storage import current_storage
 
 _app = None
@@ -175,9 +176,10 @@ def build_export(user_id: int, args: dict, fmt: str, with_contact: bool) -> str 
         if user is None:
             return None
         sel = aggregates.selection_from_args(user, args)  # the officer's own scope, re-applied
-        total = count(sel)
-        rows = _counted(export_rows(sel, with_contact), total)
-        data = "".join(exports.chunks(fmt, rows, with_contact)).encode("utf-8")
+        with standby_reads():  # the rows from the standby when one is configured (app/standby.py)
+            total = count(sel)
+            rows = _counted(export_rows(sel, with_contact), total)
+            data = "".join(exports.chunks(fmt, rows, with_contact)).encode("utf-8")
         key = export_jobs.storage_key(fmt)
         current_storage().put(key, data)
         export_jobs.report_progress(total, total)

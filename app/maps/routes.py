@@ -16,6 +16,7 @@ from app.queries.exports import export_rows
 from app.queries.report_stats import count, on_time_share, summary
 from app.queries.selection import Selection
 from app.services import aggregates, categories, export_jobs, exports, map_counts, workflow
+from app.standby import reads_standby
 from app.storage import current_storage
 
 
@@ -49,6 +50,7 @@ def _area(code: str | None, level: str):
 
 @bp.get("/officer/map")
 @login_required
+@reads_standby
 def officer_map():
     """The officer's map: a commune's petitions, a province's heatmap and choropleth, or the country."""
     form = _form()
@@ -83,6 +85,7 @@ SORTS = ("name", "count", "per_1000")
 
 
 @bp.get("/map")
+@reads_standby
 def public_map():
     """What each commune raises: aggregates only, small counts hidden; without JavaScript a table."""
     form = _form()
@@ -112,6 +115,7 @@ def public_map():
 
 
 @bp.get("/scorecard/<code>")
+@reads_standby
 def scorecard(code: str):
     """A commune's public scorecard: answered on time, median days to answer, satisfaction."""
     commune = _area(code, "commune")
@@ -128,6 +132,7 @@ def scorecard(code: str):
 
 @bp.get("/officer/report")
 @login_required
+@reads_standby
 def report():
     """A provincial (or commune, or national) report for a period, printable on A4."""
     form = _form()
@@ -159,6 +164,7 @@ def report():
 
 @bp.get("/officer/export.<fmt>")
 @login_required
+@reads_standby
 def export(fmt: str):
     """Export the selection as CSV or GeoJSON; personal data only for roles that may see it (audited).
 

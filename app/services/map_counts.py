@@ -6,13 +6,16 @@ under a key made of the filters as the selection holds them (a week and the
 same dates are one key) and the boundary generation's edition (a re-import
 gets new keys): a popular view costs one Redis read instead of a count of
 every published petition. New petitions show on the public map within that
-time. With Redis away, or the setting 0, they are counted directly.
+time. With Redis away, or the setting 0, they are counted directly. The
+kept counts carry the time of the data they were counted from: a page that
+reads a standby says "data as of" the older of that and the standby's.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import astuple, dataclass
+from datetime import UTC, datetime
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -21,6 +24,7 @@ from app.models import Area
 from app.queries.map_layers import area_counts
 from app.queries.selection import Selection
 from app.redis_conn import redis
+from app.standby import data_as_of, data_as_of_no_later_than
 
 KEY_PREFIX = "public-map:v1:"
 
@@ -62,12 +66,17 @@ def public(sel: Selection, province: Area | None, edition: str) -> MapCounts:
     except (RedisError, OSError):
         return of(sel, province, None, public=True)  # no shared copy: count for this request
     if kept is not None:
-        counts = _with_counts(json.loads(kept), province, edition)
+        numbers = json.loads(kept)
+        counted_at = numbers.pop("as_of", None)
+        counts = _with_counts(numbers, province, edition)
         if counts is not None:
+            if counted_at:
+                data_as_of_no_later_than(datetime.fromisoformat(counted_at))
             return counts
     counts = of(sel, province, None, public=True)
     _keep_areas(counts, province, edition)
     numbers = {level: [row[3] for row in getattr(counts, level)] for level in _LEVELS if getattr(counts, level)}
+    numbers["as_of"] = (data_as_of() or datetime.now(UTC)).isoformat()
     try:
         redis().set(key, json.dumps(numbers, separators=(",", ":")), ex=ttl)
     except (RedisError, OSError):
