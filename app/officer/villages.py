@@ -239,7 +239,8 @@ def village_settings():
     return redirect(url_for(".village_register"), 303)
 
 
-@bp.get("/villages/export.<any(csv, xlsx):fmt>")
+@bp.get("/villages/export.csv", defaults={"fmt": "csv"})
+@bp.get("/villages/export.xlsx", defaults={"fmt": "xlsx"})
 def village_export(fmt: str):
     """The register of a commune, or of the whole province, in the columns an upload takes."""
     commune = _area("commune", "commune")
