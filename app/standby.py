@@ -40,6 +40,8 @@ BIND = "standby"  # the bind key of the standby's engine (SQLALCHEMY_BINDS)
 _ROUTED = "standby_engine"
 _unreachable_until: dict = {}  # engine → when this process tries a standby that did not answer again
 _READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+# A WITH may hold an INSERT, UPDATE or DELETE, and a SELECT may lock rows: those go to the primary.
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b|\bFOR\s+(NO\s+KEY\s+UPDATE|KEY\s+SHARE|SHARE)\b", re.IGNORECASE)
 
 # What the standby has, as a time. Caught up with all it received while streaming: all the primary
 # had sent by its last message (its send time); else up to the last transaction it replayed. A
@@ -71,7 +73,7 @@ def _only_reads(clause) -> bool:
     if isinstance(clause, sa.CompoundSelect):
         return True
     if isinstance(clause, sa.TextClause):
-        return bool(_READ.match(clause.text))
+        return bool(_READ.match(clause.text)) and not _WRITES.search(clause.text)
     return False  # DML, DDL, or no statement at all (session.connection()): the primary
 
 

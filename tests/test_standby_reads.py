@@ -158,6 +158,17 @@ def test_a_write_after_a_read_from_the_standby_goes_to_the_primary(replicated, r
         workflow.record(None, user, "exported_contact", data={"marker": marker})  # the ORM's flush
         db.session.commit()
         assert db.session.execute(text("SELECT pg_is_in_recovery()")).scalar_one() is True  # reads still routed
+        # a WITH that writes, and a SELECT that locks, read as text: the primary's too
+        written = db.session.execute(
+            text(
+                "WITH w AS (UPDATE users SET full_name = full_name WHERE id = :id RETURNING id) "
+                "SELECT pg_is_in_recovery() FROM w"
+            ),
+            {"id": user.id},
+        ).scalar_one()
+        assert written is False
+        assert db.session.execute(text("SELECT pg_is_in_recovery() FROM users FOR SHARE LIMIT 1")).scalar() is False
+        db.session.commit()
         db.session.remove()
     with psycopg_primary(replicated) as primary:
         found = primary.execute("SELECT count(*) FROM audit_events WHERE data->>'marker' = %s", (marker,)).fetchone()[0]
