@@ -135,7 +135,7 @@ def valid_path_args(world, endpoint: str) -> dict[str, list[str]]:
 
 def fill(rule, values: dict[str, str]) -> str:
     path = rule.rule
-    for name in rule.arguments:
+    for name in rule._converters:  # the path's own arguments (a rule's defaults are not in its path)
         path = re.sub(rf"<(?:[^<>:]+:)?{name}>", quote(values[name], safe=""), path)
     return path
 
@@ -143,7 +143,7 @@ def fill(rule, values: dict[str, str]) -> str:
 def paths_of(rule, world) -> tuple[list[str], list[tuple[str, str]]]:
     """The valid paths of a rule, and (path, what) with hostile values in each string or integer argument."""
     known = valid_path_args(world, rule.endpoint)
-    names = sorted(rule.arguments)
+    names = sorted(rule._converters)
     converters = {name: type(rule._converters[name]).__name__ for name in names}
     options = [known.get(name) or (["1"] if converters[name] == "IdConverter" else ["x"]) for name in names]
     valid = [fill(rule, dict(zip(names, combo, strict=True))) for combo in itertools.product(*options)]
