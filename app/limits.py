@@ -185,6 +185,7 @@ def init_app(app: Flask) -> None:
         strategy="sliding-window-counter",  # one Redis call per limit
     )
     limiter.init_app(app)
+    _check_only_limited_endpoints(app, limiter)
     for endpoint, limits in LIMITS.items():
         view = app.view_functions[endpoint]
         for limit, exempt_when, key_func, *deduct_when in limits:
@@ -192,3 +193,21 @@ def init_app(app: Flask) -> None:
                 limit, exempt_when=exempt_when, key_func=key_func, deduct_when=next(iter(deduct_when), None)
             )(view)
         app.view_functions[endpoint] = view
+
+
+def _check_only_limited_endpoints(app: Flask, limiter: Limiter) -> None:
+    """Run Flask-Limiter's per-request hook only on the endpoints above.
+
+    The hook is there for application-wide and default limits; the portal has
+    none (each limit is on its view), so on any other endpoint it would walk
+    the limiter's bookkeeping to find nothing, on every request of the API.
+    """
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check = hooks[hooks.index(limiter._check_request_limit)]
+
+    def check_limited_endpoint():
+        if request.endpoint in LIMITS:
+            return check()
+        return None
+
+    hooks[hooks.index(check)] = check_limited_endpoint

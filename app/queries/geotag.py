@@ -79,10 +79,16 @@ def reading() -> Iterator[Connection]:
     """
     bind = db.engine
     if isinstance(bind, Engine) and not (db.session.registry.has() and db.session.in_transaction()):
-        with bind.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        with _autocommit(bind).connect() as conn:
+            yield conn
     else:
         yield db.session.connection()
+
+
+@cache
+def _autocommit(engine: Engine) -> Engine:
+    """The engine's autocommit twin: the same pool, each connection back to transactions when returned."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def place(lon: float | None, lat: float | None, chosen: str | None, near_m: float) -> Placed:
