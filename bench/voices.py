@@ -161,9 +161,10 @@ def measure(table, base: str, pool: str, dsn: str, points) -> None:
         met=hot["rps"] >= GOAL_VOICES and not lost["lost"],
     )
     table.add(
-        f"viral petition: voices/s while submits run (wrk {SUBMIT_CONNECTIONS} connections)",
+        f"viral petition: voices/s while submits run (wrk {SUBMIT_CONNECTIONS} connections; baseline: voices alone)",
         both_voices["rps"],
         "req/s",
+        baseline=hot["rps"],
         goal=f"≥ {GOAL_VOICES}/s",
         met=both_voices["rps"] >= GOAL_VOICES,
     )
