@@ -78,7 +78,7 @@ def reading() -> Iterator[Connection]:
     it sees what that transaction wrote and not yet committed.
     """
     bind = db.engine
-    if isinstance(bind, Engine) and not (db.session.registry.has() and db.session.in_transaction()):
+    if isinstance(bind, Engine) and not (db.session.registry.has() and db.session().in_transaction()):
         with _autocommit(bind).connect() as conn:
             yield conn
     else:
