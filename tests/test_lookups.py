@@ -53,3 +53,22 @@ def test_a_lookup_inside_an_open_transaction_sees_what_it_wrote(served):
         finally:
             db.session.rollback()
         assert geotag(105.031, 20.049).method == "unlocated"  # gone with the rollback
+
+
+def test_a_lookup_whose_connection_the_server_dropped_answers_503_and_the_next_one_gets_a_new_connection(
+    served, postgresql_proc
+):
+    import psycopg
+
+    client = served.test_client()
+    assert client.get(f"/api/v1/locate?{HUE}").status_code == 200
+    with served.app_context():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()  # the pool's one connection
+        db.session.remove()
+    dsn = database_url(postgresql_proc, "portal_test").replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    dropped = client.get(f"/api/v1/locate?{HUE}")
+    assert dropped.status_code == 503 and dropped.json["error"]["code"] == "unavailable"
+    again = client.get(f"/api/v1/locate?{HUE}")
+    assert again.status_code == 200 and again.json["province"]["code"] == "46"

@@ -9,8 +9,8 @@ joins their one row to areas by its key instead of scanning every area.
 
 A lookup alone (``place``: /api/v1/locate, the form's "pick") is one
 read-only statement, so it runs outside any transaction: no BEGIN and no
-ROLLBACK around it, one round trip instead of three, and no ORM session
-built for the request (see ``reading``).
+ROLLBACK around it, one round trip instead of three, no ORM session built
+for the request and no execution context (see ``reading`` and ``_one_row``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 
@@ -93,9 +94,28 @@ def _autocommit(engine: Engine) -> Engine:
 
 def place(lon: float | None, lat: float | None, chosen: str | None, near_m: float) -> Placed:
     """Place a point and/or a picked area code in the current generation (see place() in SQL)."""
+    params = {"lon": lon, "lat": lat, "chosen": chosen, "near_m": near_m}
     with reading() as conn:
-        row = conn.exec_driver_sql(PLACE_SQL, {"lon": lon, "lat": lat, "chosen": chosen, "near_m": near_m}).one()
-    return Placed(_ref(row, "v"), _ref(row, "c"), _ref(row, "p"), row.method, row.distance_m, row.disagrees)
+        method, distance_m, disagrees, *areas = _one_row(conn, PLACE_SQL, params)
+    village, commune, province = (AreaRef(*areas[i : i + 3]) if areas[i] else None for i in (0, 3, 6))
+    return Placed(village, commune, province, method, distance_m, disagrees)
+
+
+def _one_row(conn: Connection, sql: str, params: dict) -> tuple:
+    """The one row of a statement, run on the driver's own connection: a lookup needs no execution context.
+
+    What the driver raises reaches the caller as SQLAlchemy's own errors (a
+    lost server as OperationalError, its connection dropped from the pool),
+    as through Connection.execute.
+    """
+    driver = conn.connection.driver_connection
+    try:
+        return driver.execute(sql, params).fetchone()
+    except driver.Error as exc:
+        gone = conn.dialect.is_disconnect(exc, driver, None)
+        if gone:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, params, exc, type(driver).Error, connection_invalidated=gone) from exc
 
 
 @dataclass(frozen=True)
