@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, request
 from flask_talisman import Talisman
 
 # A CSP host source: letters, digits, dots, hyphens, a port, a leading "*.".
@@ -25,7 +25,7 @@ _HOST_SOURCE = re.compile(r"(\*\.)?[A-Za-z0-9.-]+(:\d+)?")
 
 def init_app(app: Flask) -> None:
     """Send the portal's security headers with every response of the app."""
-    app.extensions["talisman"] = Talisman(  # one per app: Talisman keeps its options on itself
+    app.extensions["talisman"] = _Talisman(  # one per app: Talisman keeps its options on itself
         app,
         force_https=False,
         strict_transport_security=app.config["SESSION_COOKIE_SECURE"],
@@ -38,6 +38,42 @@ def init_app(app: Flask) -> None:
         content_security_policy=content_security_policy(app.config["TILE_URL"]),
         content_security_policy_nonce_in=["script-src", "style-src"],
     )
+
+
+_NONCE = "\x00nonce\x00"  # stands for the request's nonce in a policy's cached text
+
+
+class _Talisman(Talisman):
+    """flask-talisman, with what it would redo for every request and every header done once per endpoint.
+
+    Its options for a view and the text of a policy do not change while the
+    app runs; only the nonce does, and it is put into the cached text.
+    """
+
+    def __init__(self, app: Flask, **options) -> None:
+        self._options_by_endpoint: dict = {}
+        self._policies: dict = {}
+        super().__init__(app, **options)
+
+    def _get_local_options(self):
+        endpoint = request.endpoint
+        if endpoint not in self._options_by_endpoint:
+            self._options_by_endpoint[endpoint] = super()._get_local_options()
+        return self._options_by_endpoint[endpoint]
+
+    def _parse_policy(self, policy):
+        nonce = getattr(request, "csp_nonce", None)
+        key = (id(policy), request.endpoint, nonce is not None)
+        if key not in self._policies:
+            if nonce is not None:
+                request.csp_nonce = _NONCE
+            try:
+                self._policies[key] = super()._parse_policy(policy)
+            finally:
+                if nonce is not None:
+                    request.csp_nonce = nonce
+        text = self._policies[key]
+        return text if nonce is None else text.replace(_NONCE, nonce)
 
 
 def content_security_policy(tile_url: str = "") -> dict[str, str]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make cluster`: the production topology on this one machine, until Ctrl-C.
 # nginx (Debian's package) on http://$CLUSTER_HOST:$CLUSTER_PORT in front of
-# CLUSTER_WEB_NODES gunicorn web nodes, CLUSTER_WORKERS RQ workers, RQ's scheduler,
+# CLUSTER_WEB_NODES gunicorn web nodes (and CLUSTER_VOICE_NODES for voices), CLUSTER_WORKERS RQ workers, RQ's scheduler,
 # the outbox sweeper, Redis, the S3 object store (SeaweedFS) and PostgreSQL, all of its own in
 # CLUSTER_INSTANCE (never the database of `make run`), every part supervised
 # (ops/cluster/supervisord.conf). Ctrl-C stops everything it started.
@@ -27,6 +27,7 @@ default_names="127.0.0.1 localhost"
 case "$CLUSTER_HOST" in 127.0.0.1 | localhost | 0.0.0.0 | "[::]") ;; *) default_names+=" $CLUSTER_HOST" ;; esac
 export CLUSTER_SERVER_NAME=${CLUSTER_SERVER_NAME:-$default_names}
 export CLUSTER_WEB_NODES=${CLUSTER_WEB_NODES:-2} CLUSTER_WEB_BASE_PORT=${CLUSTER_WEB_BASE_PORT:-5100}
+export CLUSTER_VOICE_NODES=${CLUSTER_VOICE_NODES:-1} CLUSTER_VOICE_BASE_PORT=${CLUSTER_VOICE_BASE_PORT:-5150}
 export CLUSTER_WORKERS=${CLUSTER_WORKERS:-2} CLUSTER_S3_PORT=${CLUSTER_S3_PORT:-8333}
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-2} SWEEP_EVERY=${SWEEP_EVERY:-10}
 export FLASK_APP=wsgi
@@ -41,12 +42,13 @@ ports=("$CLUSTER_PORT")
 for offset in 0 1 2 3; do ports+=($((CLUSTER_S3_PORT + offset)) $((CLUSTER_S3_PORT + offset + 10000))); done
 for n in $(seq "$CLUSTER_WEB_NODES"); do ports+=($((CLUSTER_WEB_BASE_PORT + n))); done
 [ "$CLUSTER_DATABASE" = patroni ] && ports+=($(patroni_ports))
+for n in $(seq "$CLUSTER_VOICE_NODES"); do ports+=($((CLUSTER_VOICE_BASE_PORT + n))); done
 for port in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "cluster: port $port is in use by another program." >&2
     command -v ss >/dev/null && ss -Hltnp "sport = :$port" >&2
-    echo "Stop it, or choose other ports (CLUSTER_PORT, CLUSTER_WEB_BASE_PORT, CLUSTER_S3_PORT," \
-      "CLUSTER_DB_BASE_PORT, CLUSTER_ETCD_PORT)." >&2
+    echo "Stop it, or choose other ports (CLUSTER_PORT, CLUSTER_WEB_BASE_PORT, CLUSTER_VOICE_BASE_PORT," \
+      "CLUSTER_S3_PORT, CLUSTER_DB_BASE_PORT, CLUSTER_ETCD_PORT)." >&2
     exit 1
   fi
 done
@@ -107,6 +109,7 @@ export STORAGE_URL="s3://portal?endpoint=http://127.0.0.1:$CLUSTER_S3_PORT&regio
 
 nodes=()
 for n in $(seq "$CLUSTER_WEB_NODES"); do nodes+=(--node "127.0.0.1:$((CLUSTER_WEB_BASE_PORT + n))"); done
+for n in $(seq "$CLUSTER_VOICE_NODES"); do nodes+=(--voice-node "127.0.0.1:$((CLUSTER_VOICE_BASE_PORT + n))"); done
 .venv/bin/python ops/cluster/nginx_conf.py "${nodes[@]}" --listen "$CLUSTER_HOST:$CLUSTER_PORT" \
   --server-name "$CLUSTER_SERVER_NAME" --prefix "$INSTANCE/nginx" --max-upload-mb "${MAX_UPLOAD_MB:-60}" \
   --out "$INSTANCE/nginx/nginx.conf"
@@ -117,6 +120,7 @@ nginx -q -t -p "$INSTANCE/nginx" -c "$INSTANCE/nginx/nginx.conf"
   for name in INSTANCE SOCKDIR CLUSTER_DATABASE DATABASE_URL DATABASE_READ_URL CLUSTER_DB_NODES CLUSTER_DB_BASE_PORT \
     REDIS_URL STORAGE_URL S3_ACCESS_KEY S3_SECRET_KEY SECRET_KEY_FILE \
     CLUSTER_HOST CLUSTER_PORT CLUSTER_SERVER_NAME CLUSTER_WEB_NODES CLUSTER_WEB_BASE_PORT CLUSTER_WORKERS \
+    CLUSTER_VOICE_NODES CLUSTER_VOICE_BASE_PORT \
     CLUSTER_S3_PORT; do
     printf 'export %s=%q\n' "$name" "${!name:-}"
   done
@@ -143,7 +147,7 @@ for try in $(seq 60); do
   [ "$try" = 60 ] && { echo "cluster: the object store does not answer:" >&2; cat "$INSTANCE/logs/storage-check.log" >&2; exit 1; }
   sleep 1
 done
-echo "cluster: starting $CLUSTER_WEB_NODES web nodes, $CLUSTER_WORKERS workers, the scheduler, the sweeper and nginx"
+echo "cluster: starting $CLUSTER_WEB_NODES web nodes, $CLUSTER_VOICE_NODES voice node(s), $CLUSTER_WORKERS workers, the scheduler, the sweeper and nginx"
 ops/cluster/supervisorctl start all >/dev/null
 (
   for _ in $(seq 120); do

@@ -117,6 +117,54 @@ def wait_for(url: str, nginx: subprocess.Popen) -> requests.Response:
     pytest.fail("nginx did not answer")
 
 
+def named_server(name: str):
+    """A node that answers every request with its own name (and the method and path it got)."""
+    from werkzeug.serving import make_server
+
+    def answer(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"{name} {environ['REQUEST_METHOD']} {environ['PATH_INFO']}".encode()]
+
+    server = make_server("127.0.0.1", 0, answer, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_voices_go_to_the_voice_pool_and_to_the_web_nodes_while_it_is_down():
+    web, voices = named_server("web"), named_server("voices")
+    prefix = nginx_prefix()
+    port = port_for.select_random()
+    user = nginx_conf.default_user()
+    nginx_conf.prepare_prefix(prefix, user)
+    nginx_conf.build_hashed_static(ROOT / "static", prefix / "hashed")
+    conf = prefix / "nginx.conf"
+    text = nginx_conf.render(
+        [f"127.0.0.1:{web.server_port}"],
+        f"127.0.0.1:{port}",
+        str(prefix),
+        user=user,
+        voice_nodes=[f"127.0.0.1:{voices.server_port}"],
+    )
+    conf.write_text(text, encoding="utf-8")
+    nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/healthz", nginx)
+        voice = f"{url}/p/0123456789abcdef/support"
+        assert requests.post(voice, timeout=10).text == "voices POST /p/0123456789abcdef/support"
+        # everything else, the petition's own page and the form among them, stays on the web nodes
+        for path in ("/p/0123456789abcdef", "/p/0123456789abcdef/support/x", "/petitions", "/api/v1/locate"):
+            assert requests.post(f"{url}{path}", timeout=10).text.startswith("web "), path
+        voices.shutdown()
+        voices.server_close()
+        assert requests.post(voice, timeout=10).text == "web POST /p/0123456789abcdef/support"
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+        web.shutdown()
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
 class FromAddress(HTTPAdapter):
     """Connections from one loopback address: a citizen of its own."""
 

@@ -49,10 +49,7 @@ def nodes(plan: dict):
 
 
 def locate_plan() -> dict:
-    plan = db.session.execute(
-        text(f"EXPLAIN (FORMAT JSON) {PLACE_SQL.text}"), {**HANOI, "chosen": None, "near_m": 2000.0}
-    ).scalar_one()
-    return plan[0]["Plan"]
+    return explain(PLACE_SQL, {**HANOI, "chosen": None, "near_m": 2000.0})
 
 
 def submit_plan() -> dict:

@@ -165,3 +165,13 @@ def test_an_officer_s_session_cookie_never_rides_on_a_response_shared_caches_kee
     # a private page still refreshes the officer's session (its idle timeout counts from here)
     inbox = client.get("/officer/")
     assert inbox.status_code == 200 and "session=" in inbox.headers["Set-Cookie"]
+
+
+def test_the_json_api_is_stateless_even_for_a_signed_in_officer(client, app_ctx):
+    log_in(client, officer("province", "46"))
+    response = client.get("/api/v1/locate?lat=16.4637&lon=107.5909")
+    assert response.status_code == 200 and response.json["province"]["code"] == "46"
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+    # the officer's pages still carry and refresh the session
+    assert "session=" in client.get("/officer/").headers["Set-Cookie"]

@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from app.errors import error_response, wants_json
 from app.petitions import bp
 from app.petitions.forms import SupportForm
-from app.services import petitions as petition_service
 from app.services import publication, voices
 
 VOTER_COOKIE = "voter"
@@ -23,7 +22,7 @@ VOTER_COOKIE_DAYS = 400  # the longest a browser keeps a cookie; renewed by each
 @bp.post("/p/<public_id>/support")
 def support(public_id: str):
     """Add one more citizen's voice to a published, open petition — once per device."""
-    petition = petition_service.by_public_id(public_id)
+    petition = voices.target(public_id)
     if petition is None or not publication.is_published(petition):
         abort(404)  # an unpublished petition is not found: the public identifier grants nothing
     form = SupportForm()

@@ -6,33 +6,41 @@ that a petition is geotagged in the same statement that inserts it: a lookup
 costs ~0.05 ms in the database and several times that as a separate round
 trip. Both functions are declared ROWS 1 (migration 0013), so the planner
 joins their one row to areas by its key instead of scanning every area.
+
+A lookup alone (``place``: /api/v1/locate, the form's "pick") is one
+read-only statement, so it runs outside any transaction: no BEGIN and no
+ROLLBACK around it, one round trip instead of three, no ORM session built
+for the request and no execution context (see ``reading`` and ``_one_row``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 
 _REF_COLUMNS = "{a}.code AS {a}_code, {a}.name AS {a}_name, {a}.unit_type AS {a}_unit_type"
 
 _CURRENT_AREA_ID = (
-    "(SELECT a.id FROM areas a JOIN generations ge ON ge.id = a.generation_id AND ge.is_current WHERE a.code = :chosen)"
+    "(SELECT a.id FROM areas a JOIN generations ge ON ge.id = a.generation_id AND ge.is_current "
+    "WHERE a.code = %(chosen)s)"
 )
 
-PLACE_SQL = text(
-    f"""
+# With the driver's %(name)s parameters: sent as it is, nothing compiled per request.
+PLACE_SQL = f"""
     SELECT g.method, g.distance_m, g.disagrees,
            {_REF_COLUMNS.format(a="v")}, {_REF_COLUMNS.format(a="c")}, {_REF_COLUMNS.format(a="p")}
-    FROM place(:lon, :lat, {_CURRENT_AREA_ID}, :near_m) AS g
+    FROM place(%(lon)s, %(lat)s, {_CURRENT_AREA_ID}, %(near_m)s) AS g
     LEFT JOIN areas v ON v.id = g.village_id
     LEFT JOIN areas c ON c.id = g.commune_id
     LEFT JOIN areas p ON p.id = g.province_id
     """
-)
 
 
 @dataclass(frozen=True)
@@ -62,10 +70,52 @@ def _ref(row, prefix: str) -> AreaRef | None:
     return AreaRef(code, getattr(row, f"{prefix}_name"), getattr(row, f"{prefix}_unit_type"))
 
 
+@contextmanager
+def reading() -> Iterator[Connection]:
+    """A connection for one read-only statement: autocommit, from the pool, unless a transaction is open.
+
+    When this request's session already holds a transaction (or the app's
+    sessions are bound to a caller's connection), the statement joins it, so
+    it sees what that transaction wrote and not yet committed.
+    """
+    bind = db.engine
+    if isinstance(bind, Engine) and not (db.session.registry.has() and db.session().in_transaction()):
+        with _autocommit(bind).connect() as conn:
+            yield conn
+    else:
+        yield db.session.connection()
+
+
+@cache
+def _autocommit(engine: Engine) -> Engine:
+    """The engine's autocommit twin: the same pool, each connection back to transactions when returned."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def place(lon: float | None, lat: float | None, chosen: str | None, near_m: float) -> Placed:
     """Place a point and/or a picked area code in the current generation (see place() in SQL)."""
-    row = db.session.execute(PLACE_SQL, {"lon": lon, "lat": lat, "chosen": chosen, "near_m": near_m}).one()
-    return Placed(_ref(row, "v"), _ref(row, "c"), _ref(row, "p"), row.method, row.distance_m, row.disagrees)
+    params = {"lon": lon, "lat": lat, "chosen": chosen, "near_m": near_m}
+    with reading() as conn:
+        method, distance_m, disagrees, *areas = _one_row(conn, PLACE_SQL, params)
+    village, commune, province = (AreaRef(*areas[i : i + 3]) if areas[i] else None for i in (0, 3, 6))
+    return Placed(village, commune, province, method, distance_m, disagrees)
+
+
+def _one_row(conn: Connection, sql: str, params: dict) -> tuple:
+    """The one row of a statement, run on the driver's own connection: a lookup needs no execution context.
+
+    What the driver raises reaches the caller as SQLAlchemy's own errors (a
+    lost server as OperationalError, its connection dropped from the pool),
+    as through Connection.execute.
+    """
+    driver = conn.connection.driver_connection
+    try:
+        return driver.execute(sql, params).fetchone()
+    except driver.Error as exc:
+        gone = conn.dialect.is_disconnect(exc, driver, None)
+        if gone:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, params, exc, type(driver).Error, connection_invalidated=gone) from exc
 
 
 @dataclass(frozen=True)

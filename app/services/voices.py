@@ -28,7 +28,9 @@ from sqlalchemy import select, text
 from app.clients import client_key
 from app.extensions import db
 from app.models import Petition, PetitionSupport, User
+from app.models.petition import OPEN_STATUSES
 from app.services import notices, publication, workflow
+from app.services.petitions import PUBLIC_ID
 
 DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
@@ -53,6 +55,32 @@ class Voice:
     @property
     def already(self) -> bool:
         return self.outcome == "already"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a voice needs of its petition: whether the public may see it and whether it is open."""
+
+    id: int
+    status: str
+    accepted_at: datetime | None
+    publishable: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+# A viral petition takes hundreds of voices a second: its few columns, not the whole row as an ORM object.
+_TARGET = "SELECT id, status, accepted_at, publishable FROM petitions WHERE public_id = %(public_id)s"
+
+
+def target(public_id: str) -> Target | None:
+    """The petition a voice names by its public identifier (None when there is none)."""
+    if not PUBLIC_ID.fullmatch(public_id or ""):
+        return None
+    row = db.session.connection().exec_driver_sql(_TARGET, {"public_id": public_id}).one_or_none()
+    return None if row is None else Target(*row)
 
 
 @dataclass(frozen=True)
@@ -103,40 +131,44 @@ def source_of(device_token: str, address: str | None) -> Source:
     )
 
 
-def add(petition: Petition, idempotency_key: str, source: Source) -> Voice:
+# The voice and the count in one round trip. The petition's row lock, held to
+# the commit, also makes the burst check after it one at a time per petition.
+_COUNT = """WITH voice AS (
+              INSERT INTO petition_supports (petition_id, idempotency_key, device_hash, client_hash, network_hash)
+              VALUES (%(p)s, %(k)s, %(d)s, %(c)s, %(n)s) ON CONFLICT DO NOTHING RETURNING id)
+            UPDATE petitions SET supporters = supporters + 1 FROM voice WHERE petitions.id = %(p)s
+            RETURNING voice.id, petitions.supporters, petitions.assigned_province_id"""
+
+
+def add(petition: Petition | Target, idempotency_key: str, source: Source) -> Voice:
     """Count one more citizen behind a published, open petition: once per device, once per key."""
     if not publication.is_published(petition):
         raise NotPublished
     if not petition.is_open:
         raise Closed
-    voice_id = db.session.execute(
-        text(
-            """INSERT INTO petition_supports (petition_id, idempotency_key, device_hash, client_hash, network_hash)
-               VALUES (:p, :k, :d, :c, :n) ON CONFLICT DO NOTHING RETURNING id"""
-        ),
-        {
-            "p": petition.id,
-            "k": idempotency_key,
-            "d": source.device_hash,
-            "c": source.client_hash,
-            "n": source.network_hash,
-        },
-    ).scalar()
-    if voice_id is None:
+    counted = (
+        db.session.connection()
+        .exec_driver_sql(
+            _COUNT,
+            {
+                "p": petition.id,
+                "k": idempotency_key,
+                "d": source.device_hash,
+                "c": source.client_hash,
+                "n": source.network_hash,
+            },
+        )
+        .one_or_none()
+    )
+    if counted is None:
         return _not_added(petition, idempotency_key)
-    # The petition's row lock, held to the commit, also makes the burst check below one at a time per petition.
-    supporters, province_id = db.session.execute(
-        text(
-            "UPDATE petitions SET supporters = supporters + 1 WHERE id = :p RETURNING supporters, assigned_province_id"
-        ),
-        {"p": petition.id},
-    ).one()
+    voice_id, supporters, province_id = counted
     _watch_bursts(petition, province_id, voice_id, source)
     db.session.commit()
     return Voice(supporters, "counted")
 
 
-def _not_added(petition: Petition, idempotency_key: str) -> Voice:
+def _not_added(petition: Petition | Target, idempotency_key: str) -> Voice:
     same_key = db.session.scalar(
         select(PetitionSupport.petition_id).where(PetitionSupport.idempotency_key == idempotency_key)
     )
@@ -153,36 +185,41 @@ def _not_added(petition: Petition, idempotency_key: str) -> Voice:
 # them to tell whether either threshold is passed, and the open flags of
 # this client and network. Voices invalidated, or kept by a dismissed flag,
 # are judged and no longer count.
-_BURST_CHECK = text(
+_BURST_CHECK = (  # with the driver's parameters: sent as it is, nothing compiled per voice
     """WITH open_flags AS (
-         SELECT id, kind, source_hash FROM voice_flags WHERE petition_id = :p AND status = 'open'
+         SELECT id, kind, source_hash FROM voice_flags WHERE petition_id = %(p)s AND status = 'open'
        ), recent AS (
          SELECT s.client_hash FROM petition_supports s
-         WHERE s.petition_id = :p AND s.network_hash = :n AND s.created_at > :since AND s.invalidated_at IS NULL
+         WHERE s.petition_id = %(p)s AND s.network_hash = %(n)s AND s.created_at > %(since)s
+           AND s.invalidated_at IS NULL
            AND (s.flag_id IS NULL OR s.flag_id IN (SELECT id FROM open_flags))
-         ORDER BY s.created_at DESC LIMIT :cap
+         ORDER BY s.created_at DESC LIMIT %(cap)s
        )
-       SELECT (SELECT count(*) FROM recent WHERE client_hash = :c) AS client,
+       SELECT (SELECT count(*) FROM recent WHERE client_hash = %(c)s) AS client,
               (SELECT count(*) FROM recent) AS network,
-              (SELECT id FROM open_flags WHERE kind = 'client' AND source_hash = :c) AS client_flag,
-              (SELECT id FROM open_flags WHERE kind = 'network' AND source_hash = :n) AS network_flag"""
+              (SELECT id FROM open_flags WHERE kind = 'client' AND source_hash = %(c)s) AS client_flag,
+              (SELECT id FROM open_flags WHERE kind = 'network' AND source_hash = %(n)s) AS network_flag"""
 )
 
 
-def _watch_bursts(petition: Petition, province_id: int | None, voice_id: int, source: Source) -> None:
+def _watch_bursts(petition: Petition | Target, province_id: int | None, voice_id: int, source: Source) -> None:
     config = current_app.config
     client_max, network_max = config["VOICE_BURST_CLIENT"], config["VOICE_BURST_NETWORK"]
     since = datetime.now(UTC) - timedelta(minutes=config["VOICE_BURST_MINUTES"])
-    seen = db.session.execute(
-        _BURST_CHECK,
-        {
-            "p": petition.id,
-            "n": source.network_hash,
-            "c": source.client_hash,
-            "since": since,
-            "cap": max(client_max, network_max) + 1,
-        },
-    ).one()
+    seen = (
+        db.session.connection()
+        .exec_driver_sql(
+            _BURST_CHECK,
+            {
+                "p": petition.id,
+                "n": source.network_hash,
+                "c": source.client_hash,
+                "since": since,
+                "cap": max(client_max, network_max) + 1,
+            },
+        )
+        .one()
+    )
     # The more precise source wins: a voice joins its client's flag before its network's.
     if seen.client_flag and _join(seen.client_flag, voice_id):
         return
@@ -210,8 +247,9 @@ def _join(flag_id: int, voice_id: int) -> bool:
     return joined is not None
 
 
-def _open(petition, province_id, kind: str, source_hash: str, source: Source, since, steal_from=None) -> None:
+def _open(target, province_id, kind: str, source_hash: str, source: Source, since, steal_from=None) -> None:
     """Open a flag over the source's voices of the window and tell the province's officers."""
+    petition = db.session.get(Petition, target.id)  # the whole petition, for its audit row and the officers' notice
     column = "client_hash" if kind == "client" else "network_hash"
     flag_id = db.session.execute(
         text(

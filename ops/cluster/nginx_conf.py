@@ -96,15 +96,21 @@ def render(
     hash_len: int = DIGEST_LENGTH,
     server_names: Sequence[str] = SERVER_NAMES,
     hashed_root: str | Path | None = None,
+    voice_nodes: Sequence[str] = (),
 ) -> str:
     """The nginx configuration for these node addresses ("127.0.0.1:5101"), listening on listen,
     answering the host names server_names (any other Host is refused), serving hashed static
-    names from the copies in hashed_root (default <prefix>/hashed; build_hashed_static)."""
+    names from the copies in hashed_root (default <prefix>/hashed; build_hashed_static).
+    Voices go to voice_nodes (the web nodes as backup), or to the web nodes when there are none."""
     if not nodes:
         raise ValueError("at least one web node")
     if not server_names or not all(_SERVER_NAME.fullmatch(name) for name in server_names):
         raise ValueError(f"server names must be host names or addresses: {list(server_names)!r}")
     upstreams = "\n".join(f"        server {node} max_fails=1 fail_timeout=5s;" for node in nodes)
+    voice_upstreams = "\n".join(
+        [f"        server {node} max_fails=1 fail_timeout=5s;" for node in voice_nodes]
+        + [f"        server {node}{' backup' if voice_nodes else ''};" for node in nodes]
+    )
     values = {
         "USER": f"user {user};" if user else "",
         "PREFIX": str(prefix),
@@ -112,6 +118,7 @@ def render(
         "BODY_MB": str(body_mb),
         "SERVER_NAME": " ".join(server_names),
         "UPSTREAMS": upstreams,
+        "VOICE_UPSTREAMS": voice_upstreams,
         "STATIC": STATIC,
     }
     text = TEMPLATE.read_text(encoding="utf-8")
@@ -162,6 +169,9 @@ def prepare_prefix(prefix: Path, user: str | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--node", action="append", required=True, help="a web node, host:port (repeat)")
+    parser.add_argument(
+        "--voice-node", action="append", default=[], help="a node of the voice pool, host:port (repeat; optional)"
+    )
     parser.add_argument("--listen", default="127.0.0.1:8080")
     parser.add_argument(
         "--server-name",
@@ -192,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         user,
         server_names=names,
         hashed_root=hashed,
+        voice_nodes=args.voice_node,
     )
     Path(args.out).write_text(text, encoding="utf-8")
     return 0
