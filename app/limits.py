@@ -6,10 +6,14 @@ per-process memory rather than refusing citizens.
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from redis.exceptions import RedisError
 
 from app.clients import client_key
+from app.redis_conn import redis
 
 
 def _submit_limit() -> str:
@@ -20,10 +24,49 @@ def _only_picking_a_place() -> bool:
     return request.form.get("action") == "pick"
 
 
-def _answered(response) -> bool:
-    """A form the portal could not take (a 5xx: the database away or failing over) spends no submission:
-    the phone sends it again, and the citizen is not refused for the portal's outage."""
-    return response.status_code < 500
+OUTAGE_KEEP_S = 600  # how long a form the portal could not take may be sent again without counting
+
+
+def _outage_key() -> str | None:
+    """Where a form the portal could not take is noted: the client and the form's idempotency key."""
+    key = request.form.get("idempotency_key", "")
+    if not key or len(key) > 64:
+        return None
+    digest = hashlib.sha256(f"{client_key()}|{key}".encode()).hexdigest()[:32]
+    return f"portal:outage-resend:{digest}"
+
+
+def _picking_or_resent_after_outage() -> bool:
+    """Not counted: a place being picked, or a form sent again (its same key) after the portal answered it 5xx.
+
+    A form is counted when it is checked, before it is stored, so that
+    forms sent all at once cannot pass the limit together. One the portal
+    could not take (the database away, failing over) spent a submission:
+    the phone sends it again with the same key, and that costs nothing, so
+    the citizen is not refused for the portal's outage. The key stores at
+    most one petition however often it is sent.
+    """
+    if _only_picking_a_place():
+        return True
+    noted = _outage_key()
+    if noted is None:
+        return False
+    try:
+        return bool(redis().exists(noted))
+    except RedisError:
+        return False
+
+
+def _note_outage(response):
+    """After a 5xx to a petition form: its resend (same key, same client) is not counted again."""
+    if request.endpoint == "petitions.create" and response.status_code >= 500:
+        noted = _outage_key()
+        if noted is not None:
+            try:
+                redis().set(noted, 1, ex=OUTAGE_KEEP_S)
+            except RedisError:
+                pass
+    return response
 
 
 def _login_limit() -> str:
@@ -145,7 +188,7 @@ def _agency_limit() -> str:
 # endpoint → [(limit, exempt_when, key_func or None for the client address[, deduct_when: which answers count])]
 # (Guessing tracking codes is throttled in app/guessing.py.)
 LIMITS = {
-    "petitions.create": [(_submit_limit, _only_picking_a_place, None, _answered)],
+    "petitions.create": [(_submit_limit, _picking_or_resent_after_outage, None)],
     "petitions.rate": [(_rating_limit, None, None), (_rating_petition_limit, None, _rated_petition)],
     # Voices per client address (generous: one carrier-grade NAT address is thousands of phones) and per petition.
     "petitions.support": [(_voice_limit, None, None), (_voice_petition_limit, None, _voiced_petition)],
@@ -192,6 +235,7 @@ def init_app(app: Flask) -> None:
     )
     limiter.init_app(app)
     _no_per_request_hook(app, limiter)
+    app.after_request(_note_outage)
     for endpoint, limits in LIMITS.items():
         view = app.view_functions[endpoint]
         for limit, exempt_when, key_func, *deduct_when in limits:

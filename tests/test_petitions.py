@@ -369,9 +369,12 @@ def test_forms_the_portal_could_not_take_do_not_spend_the_citizens_submissions(a
         }
     )
     phone = down.test_client()
-    for _ in range(3):  # the phone's offline queue sends the form again while the database is away
-        response = phone.post("/petitions", data={**petition_fields(), "csrf_token": token})
+    form = {**petition_fields(), "csrf_token": token}
+    for _ in range(3):  # the phone's offline queue sends the form again (its same key) while the database is away
+        response = phone.post("/petitions", data=form)
         assert response.status_code == 503
+    # a new form is counted as any other: the one submission of the minute went to the first send
+    assert phone.post("/petitions", data={**petition_fields(), "csrf_token": token}).status_code == 429
 
 
 # --- photos ---
@@ -431,6 +434,42 @@ def test_the_rate_limit_turns_away_a_flood_with_a_clear_message(app, client, mon
     assert refused.status_code == 429
     assert "Bạn đã gửi quá nhiều lần" in refused.get_data(as_text=True)
     assert db.session.scalar(select(text("count(*)")).select_from(Petition)) == 2
+
+
+def test_forms_sent_all_at_once_cannot_pass_the_limit_together(live_server, monkeypatch):
+    """Each form is counted when it is checked, before it is stored: twelve at once from one address, two stored."""
+    import threading
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from app.redis_conn import redis
+    from tests.factories import petition_fields
+
+    monkeypatch.setitem(live_server.config, "SUBMIT_LIMIT", "2 per minute")
+    with live_server.app_context():
+        for key in redis().scan_iter("LIMIT*"):  # this address's earlier submissions in the minute
+            redis().delete(key)
+    marker = uuid.uuid4().hex[:12]
+    base = live_server.config["LIVE_URL"]
+    ready = threading.Barrier(12)
+
+    def one(_):
+        session = requests.Session()
+        page = session.get(f"{base}/petitions/new", timeout=30).text
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        ready.wait(timeout=60)
+        fields = {**petition_fields(title=f"Đồng loạt {marker}"), "csrf_token": token}
+        return session.post(f"{base}/petitions", data=fields, headers={"Accept": "application/json"}, timeout=60)
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = sorted(r.status_code for r in pool.map(one, range(12)))
+    with live_server.app_context():
+        mine = select(text("count(*)")).select_from(Petition).where(Petition.title.contains(marker))
+        stored = db.session.scalar(mine)
+        db.session.remove()
+    assert statuses.count(201) == stored <= 2 and statuses.count(429) >= 10, statuses
 
 
 def test_behind_a_trusted_proxy_the_real_client_address_is_limited(app, client):
