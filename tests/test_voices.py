@@ -440,3 +440,24 @@ def test_concurrent_voices_lose_no_count_and_open_one_flag(live_server, monkeypa
         told = db.session.scalars(select(Notice.user_id).where(Notice.kind == f"voice_flag:{flags[0].id}")).all()
         assert told.count(staff_id) == 1 and len(told) == len(set(told))
         db.session.remove()
+
+
+def test_a_voice_for_a_petition_merged_after_it_was_read_is_not_counted(app_ctx):
+    """The petition is read, then merged by an officer, then the voice arrives: refused, nothing counted."""
+    from app.services import voices
+
+    petition = publish(petition_in(slice_communes(1)[0]))
+    seen = voices.target(petition.public_id)
+    db.session.execute(text("UPDATE petitions SET status = 'merged' WHERE id = :id"), {"id": petition.id})
+    source = voices.source_of(voices.new_device_token(), "198.51.100.7")
+    with pytest.raises(voices.Closed):
+        voices.add(seen, "k" * 32, source)
+    assert (
+        db.session.execute(text("SELECT supporters FROM petitions WHERE id = :id"), {"id": petition.id}).scalar() == 1
+    )
+    assert (
+        db.session.execute(
+            text("SELECT count(*) FROM petition_supports WHERE petition_id = :id"), {"id": petition.id}
+        ).scalar()
+        == 0
+    )

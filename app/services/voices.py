@@ -28,7 +28,7 @@ from sqlalchemy import select, text
 from app.clients import client_key
 from app.extensions import db
 from app.models import Petition, PetitionSupport, User
-from app.models.petition import OPEN_STATUSES
+from app.models.petition import OPEN_STATUSES, PUBLISHED_STATUSES
 from app.services import notices, publication, workflow
 from app.services.petitions import PUBLIC_ID
 
@@ -133,9 +133,16 @@ def source_of(device_token: str, address: str | None) -> Source:
 
 # The voice and the count in one round trip. The petition's row lock, held to
 # the commit, also makes the burst check after it one at a time per petition.
-_COUNT = """WITH voice AS (
+# The petition is locked and checked again in the statement itself: one merged, closed or withdrawn from
+# the public since it was read takes no voice.
+_TAKES_VOICES = ", ".join(f"'{s}'" for s in OPEN_STATUSES if s in PUBLISHED_STATUSES)
+_COUNT = f"""WITH target AS (
+              SELECT id FROM petitions
+              WHERE id = %(p)s AND accepted_at IS NOT NULL AND publishable AND status IN ({_TAKES_VOICES})
+              FOR UPDATE),
+            voice AS (
               INSERT INTO petition_supports (petition_id, idempotency_key, device_hash, client_hash, network_hash)
-              VALUES (%(p)s, %(k)s, %(d)s, %(c)s, %(n)s) ON CONFLICT DO NOTHING RETURNING id)
+              SELECT id, %(k)s, %(d)s, %(c)s, %(n)s FROM target ON CONFLICT DO NOTHING RETURNING id)
             UPDATE petitions SET supporters = supporters + 1 FROM voice WHERE petitions.id = %(p)s
             RETURNING voice.id, petitions.supporters, petitions.assigned_province_id"""
 
@@ -161,11 +168,23 @@ def add(petition: Petition | Target, idempotency_key: str, source: Source) -> Vo
         .one_or_none()
     )
     if counted is None:
+        if not _still_takes_voices(petition.id):
+            db.session.rollback()
+            raise Closed  # merged, closed or withdrawn meanwhile
         return _not_added(petition, idempotency_key)
     voice_id, supporters, province_id = counted
     _watch_bursts(petition, province_id, voice_id, source)
     db.session.commit()
     return Voice(supporters, "counted")
+
+
+def _still_takes_voices(petition_id: int) -> bool:
+    found = db.session.connection().exec_driver_sql(
+        f"""SELECT 1 FROM petitions WHERE id = %(p)s AND accepted_at IS NOT NULL AND publishable
+              AND status IN ({_TAKES_VOICES})""",
+        {"p": petition_id},
+    )
+    return found.first() is not None
 
 
 def _not_added(petition: Petition | Target, idempotency_key: str) -> Voice:
