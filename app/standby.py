@@ -43,15 +43,16 @@ _READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 # A WITH may hold an INSERT, UPDATE or DELETE, and a SELECT may lock rows: those go to the primary.
 _WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b|\bFOR\s+(NO\s+KEY\s+UPDATE|KEY\s+SHARE|SHARE)\b", re.IGNORECASE)
 
-# What the standby has, as a time. Caught up with all it received while streaming: all the primary
-# had sent by its last message (its send time); else up to the last transaction it replayed. A
-# primary (a standby promoted since) is current. Without the pg_read_all_stats role the receiver's
-# details are hidden, and the replay time is used: never later than the truth.
+# What the standby has, as a time. Every message of the primary's WAL sender names the end of the
+# primary's WAL when it was sent (latest_end_lsn, at latest_end_time): a standby that has replayed up to
+# there has all the primary had then. Else (catching up, or paused) it has up to the last transaction
+# it replayed. A primary (a standby promoted since) is current. Without the pg_read_all_stats role the
+# receiver's details are hidden, and the replay time is used: never later than the truth.
 AS_OF_SQL = sa.text(
     """SELECT CASE
          WHEN NOT pg_is_in_recovery() THEN now()
-         WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() AND r.status = 'streaming'
-           THEN greatest(r.last_msg_send_time, pg_last_xact_replay_timestamp())
+         WHEN r.status = 'streaming' AND pg_last_wal_replay_lsn() >= r.latest_end_lsn
+           THEN greatest(r.latest_end_time, pg_last_xact_replay_timestamp())
          ELSE pg_last_xact_replay_timestamp() END
        FROM (SELECT 1) AS one LEFT JOIN pg_stat_wal_receiver AS r ON true"""
 )
