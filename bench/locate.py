@@ -58,12 +58,7 @@ end
 
 
 def run(table) -> None:
-    geographies = [("synthetic", data.national())]
-    real = realgeo.real()
-    if real:
-        geographies.append(("real", real))
-    else:
-        print(f"Locate: no {realgeo.GEODATA}; the real geography is left out.", flush=True)
+    geographies = realgeo.geographies("Locate")
     for name, url in geographies:
         over_http(table, name, url)
     in_process(table, geographies[0][1])

@@ -72,6 +72,17 @@ def real() -> str | None:
     return url
 
 
+def geographies(module: str) -> list[tuple[str, str]]:
+    """(name, database URL) of each geography a benchmark runs on: the synthetic one, and the real one if here."""
+    found = [("synthetic", data.national())]
+    url = real()
+    if url:
+        found.append(("real", url))
+    else:
+        print(f"{module}: no {GEODATA}; the real geography is left out.", flush=True)
+    return found
+
+
 def synthetic_villages(communes) -> list:
     """Village points inside each real commune, named and typed by the synthetic generator."""
     rng = np.random.default_rng(SEED)

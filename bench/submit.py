@@ -121,10 +121,7 @@ end
 
 
 def run(table) -> None:
-    geographies = [("synthetic", data.national())]
-    real = realgeo.real()
-    if real:
-        geographies.append(("real", real))
+    geographies = realgeo.geographies("Submit")
     for geography, url in geographies:
         over(table, geography, url)
 

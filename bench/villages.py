@@ -27,16 +27,13 @@ from app.geodata.importer import derive_cells
 from app.services import village_lists
 from app.services.village_files import read_list, write_csv
 from app.services.village_register import commune_shape
-from bench import data, realgeo
+from bench import realgeo
 
 SEED = 18
 
 
 def run(table) -> None:
-    geographies = [("synthetic", data.national())]
-    real = realgeo.real()
-    if real:
-        geographies.append(("real", real))
+    geographies = realgeo.geographies("Villages")
     for name, url in geographies:
         measure(table, name, url)
 
