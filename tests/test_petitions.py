@@ -332,18 +332,24 @@ def test_with_redis_down_the_petition_is_saved_and_its_work_done_later(app, clie
     assert db.session.get(OutboxJob, job.id).done_at is not None
 
 
-def test_with_the_database_down_the_citizen_gets_a_clear_page_and_keeps_the_text(app, client):
-    from tests.factories import csrf_token
-
-    token = csrf_token(client)
-    down = create_app(
+def portal_without_database(app, **config):
+    """The portal with its database unreachable (nothing listens on port 1), its Redis as the tests'."""
+    return create_app(
         {
             "TESTING": True,
             "WTF_CSRF_ENABLED": False,
             "REDIS_URL": app.config["REDIS_URL"],
             "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+            **config,
         }
     )
+
+
+def test_with_the_database_down_the_citizen_gets_a_clear_page_and_keeps_the_text(app, client):
+    from tests.factories import csrf_token
+
+    token = csrf_token(client)
+    down = portal_without_database(app)
     response = down.test_client().post(
         "/petitions", data={**petition_fields(body="Nội dung của tôi không mất."), "csrf_token": token}
     )
@@ -359,15 +365,7 @@ def test_forms_the_portal_could_not_take_do_not_spend_the_citizens_submissions(a
     from tests.factories import csrf_token
 
     token = csrf_token(client)
-    down = create_app(
-        {
-            "TESTING": True,
-            "WTF_CSRF_ENABLED": False,
-            "REDIS_URL": app.config["REDIS_URL"],
-            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:1/none",
-            "SUBMIT_LIMIT": "1 per minute",
-        }
-    )
+    down = portal_without_database(app, SUBMIT_LIMIT="1 per minute")
     phone = down.test_client()
     form = {**petition_fields(), "csrf_token": token}
     for _ in range(3):  # the phone's offline queue sends the form again (its same key) while the database is away
