@@ -61,7 +61,6 @@ def village_register():
     if commune is not None and province is not None and commune.parent_id != province.id:
         abort(404)
     villages = register.villages_of(commune) if commune else []
-    villages = sorted(villages, key=lambda v: (v.unit_type != "", *_natural(v.unit_type, v.name)))
     may_upload = current_user.role == "province" or (
         current_user.role == "commune" and register.communes_may_upload(province.id)
     )
@@ -77,12 +76,6 @@ def village_register():
         unit_types=register.UNIT_TYPES,
         sources=SOURCES,
     )
-
-
-def _natural(unit: str, name: str):
-    from app.text import natural_key
-
-    return natural_key(unit), natural_key(name)
 
 
 @bp.post("/villages/upload")

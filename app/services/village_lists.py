@@ -28,6 +28,7 @@ from sqlalchemy import text
 from app.extensions import db
 from app.geodata.importer import as_multipolygon
 from app.models import Area, User, VillageUpload
+from app.queries.areas import new_boundary_edition
 from app.services import village_register as register
 from app.services.village_files import Line, Shape
 from app.text import fold, normalize_name
@@ -117,7 +118,7 @@ def plan(lines: list[Line], shapes: list[Shape], scope: Scope) -> Plan:
     communes = _communes(scope)
     rows = [_read(line, communes, scope) for line in lines]
     touched = sorted({r.commune.id: r.commune for r in rows if r.commune}.values(), key=lambda c: c.code)
-    regions = {c.id: register.commune_shape(c.id) for c in touched}
+    regions = register.commune_shapes([c.id for c in touched])
     inside = {c.id: prep(regions[c.id]) for c in touched}
     for r in rows:
         point = r.village.point
@@ -156,7 +157,14 @@ def _communes(scope: Scope) -> dict:
     for a in areas:
         by_name[fold(a.name)].append(a)
         by_name[fold(a.full_name)].append(a)
-    return {"code": {a.code: a for a in areas}, "name": by_name}
+    # Every current commune's code (3,321): a code outside the scope is told apart from no commune at all.
+    everywhere = set(
+        db.session.execute(
+            text("""SELECT a.code FROM areas a JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
+                    WHERE a.level = 'commune'""")
+        ).scalars()
+    )
+    return {"code": {a.code: a for a in areas}, "name": by_name, "everywhere": everywhere}
 
 
 def _read(line: Line, communes: dict, scope: Scope) -> _Row:
@@ -192,7 +200,7 @@ def _commune(code: str, name: str, communes: dict, scope: Scope, step: Step) -> 
         code = code.zfill(5) if code.isdigit() else code
         found = communes["code"].get(code)
         if found is None:
-            step.problems.append(_outside(code, scope))
+            step.problems.append(_outside(code, scope, code in communes["everywhere"]))
             return None
         if name and found not in communes["name"].get(fold(name), []):
             step.problems.append(
@@ -213,12 +221,7 @@ def _commune(code: str, name: str, communes: dict, scope: Scope, step: Step) -> 
     return found[0]
 
 
-def _outside(code: str, scope: Scope):
-    exists = db.session.execute(
-        text("""SELECT 1 FROM areas a JOIN generations ge ON ge.id = a.generation_id AND ge.is_current
-                WHERE a.code = :code AND a.level = 'commune'"""),
-        {"code": code},
-    ).scalar()
+def _outside(code: str, scope: Scope, exists: bool):
     if exists and scope.commune_id is not None:
         return _l("Xã %(code)s không phải xã của bạn.", code=code)
     if exists:
@@ -358,7 +361,7 @@ def _match(rows: list[_Row], stored: list[register.Stored]) -> dict[int, _Row]:
             village.point, village.polygon = existing.point, existing.polygon
         elif village.polygon is None and existing.polygon is not None and existing.polygon.covers(village.point):
             village.polygon = existing.polygon  # a surveyed village's label point, as exported: still surveyed
-        step.actions.extend(_what_changes(existing, village))
+        step.actions.extend(register.changes(existing, village) or ["unchanged"])
         if "renamed" in step.actions or "retyped" in step.actions:
             step.detail = f"{existing.unit_type} {existing.name} → {village.unit_type} {village.name}"
     return matched
@@ -400,29 +403,6 @@ def _check_places(rows: list[_Row]) -> None:
                     n=inside.line.number,
                 )
             )
-
-
-def _what_changes(old: register.Stored, new: register.Village) -> list[str]:
-    found = []
-    if old.name != new.name:
-        found.append("renamed")
-    if old.unit_type != new.unit_type:
-        found.append("retyped")
-    if not _same_place(old, new):
-        found.append("moved")
-    if old.population != new.population:
-        found.append("population")
-    return found or ["unchanged"]
-
-
-def _same_place(old: register.Stored, new: register.Village) -> bool:
-    if (old.polygon is None) != (new.polygon is None):
-        return False
-    if old.polygon is not None:
-        return old.polygon.equals(new.polygon)
-    if old.point is None or new.point is None:
-        return old.point is None and new.point is None
-    return old.point.distance(new.point) < 5e-6  # the export's 6 decimals
 
 
 # --- keeping and applying an upload ---------------------------------------------------------
@@ -516,7 +496,7 @@ def apply(upload: VillageUpload, actor: User | None, label: str = "") -> Plan:
         changes += written.changes
     generations = {c.generation_id for c in result.communes}
     for generation_id in generations:
-        register.finish(generation_id)
+        new_boundary_edition(generation_id)  # the maps fetch the new cells
     upload.status = "applied"
     upload.applied_at = datetime.now(UTC)
     upload.summary = {

@@ -16,12 +16,12 @@ otherwise; a retired village stays, without a shape, for them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import shapely
 from flask_babel import lazy_gettext as _l
 from shapely.geometry import MultiPolygon, Point
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.geodata.importer import as_multipolygon, derive_cells
@@ -192,9 +192,16 @@ class Move:
     to_village: Village | None
 
 
+def commune_shapes(commune_ids: list[int]) -> dict:
+    """The communes' polygons (shapely), by id, in one query."""
+    rows = db.session.execute(
+        text("SELECT id, ST_AsBinary(geom) FROM areas WHERE id = ANY(:ids)"), {"ids": commune_ids}
+    ).all()
+    return {area_id: shapely.from_wkb(bytes(wkb)) for area_id, wkb in rows}
+
+
 def commune_shape(commune_id: int):
-    wkb = db.session.execute(text("SELECT ST_AsBinary(geom) FROM areas WHERE id = :id"), {"id": commune_id}).scalar()
-    return shapely.from_wkb(bytes(wkb))
+    return commune_shapes([commune_id])[commune_id]
 
 
 def stored_villages(commune_ids: list[int]) -> dict[int, list[Stored]]:
@@ -294,7 +301,6 @@ def split_moves(old: Stored, new: Village, villages: list[Village], shapes: list
 class Written:
     changes: int = 0
     moved: int = 0
-    codes: dict = field(default_factory=dict)  # a new village's key → its code
 
 
 def lock_communes(commune_ids: list[int]) -> None:
@@ -363,7 +369,6 @@ def write_commune(
         for village in villages:
             if village.id is None:
                 village.id = ids[village.code]
-                written.codes[village.key] = village.code
                 changes.append(_change(village.id, village.action or "added", {"after": _described(village)}, village))
     if kept:
         db.session.execute(
@@ -535,24 +540,37 @@ def _change(village_id: int, action: str, data: dict, village: Village | None) -
     return {"village_id": village_id, "action": action, "data": data}
 
 
-def _differences(old: Stored, new: Village) -> list[dict]:
-    """The change rows of an existing village: renamed, retyped, moved, population (each as it applies)."""
-    before, after = _described(old), _described(new)
+def changes(old: Stored, new: Village) -> list[str]:
+    """What differs between a village as stored and as it will be: renamed, retyped, moved, population.
+
+    The one rule of the preview's actions and the history's rows.
+    """
     found = []
     if old.name != new.name:
         found.append("renamed")
     if old.unit_type != new.unit_type:
         found.append("retyped")
-    if (before["lat"], before["lon"], before["surveyed"]) != (after["lat"], after["lon"], after["surveyed"]):
+    if not _same_place(old, new):
         found.append("moved")
     if old.population != new.population:
         found.append("population")
-    return [_change(old.id, action, {"before": before, "after": after}, new) for action in found]
+    return found
 
 
-def finish(generation_id: int) -> None:
-    """After a commune's register is written: new URLs for the boundary files, fresh statistics."""
-    new_boundary_edition(generation_id)
+def _same_place(old: Stored, new: Village) -> bool:
+    if (old.polygon is None) != (new.polygon is None):
+        return False
+    if old.polygon is not None:
+        return old.polygon.equals(new.polygon)
+    if old.point is None or new.point is None:
+        return old.point is None and new.point is None
+    return old.point.distance(new.point) < 5e-6  # the export's 6 decimals
+
+
+def _differences(old: Stored, new: Village) -> list[dict]:
+    """The change rows of an existing village, one per change."""
+    data = {"before": _described(old), "after": _described(new)}
+    return [_change(old.id, action, data, new) for action in changes(old, new)]
 
 
 def as_village(s: Stored) -> Village:
@@ -590,7 +608,7 @@ def rename(actor: User, code: str, new_name: str, new_type: str) -> None:
             v.name, v.unit_type = name, unit
         after.append(v)
     write_commune(commune, after, [], [], actor)
-    finish(commune.generation_id)
+    new_boundary_edition(commune.generation_id)  # the maps fetch the new cells
 
 
 @dataclass
@@ -619,7 +637,7 @@ def merge(actor: User, code: str, into_code: str, write: bool = True) -> Proposa
     proposal = Proposal(f"{village.full_name} → {into.full_name}", moves)
     if write:
         written = write_commune(commune, after, [removal], moves, actor)
-        finish(commune.generation_id)
+        new_boundary_edition(commune.generation_id)  # the maps fetch the new cells
         proposal.moved = written.moved
     return proposal
 
@@ -655,7 +673,7 @@ def split(actor: User, code: str, new_name: str, new_type: str, lat: float, lon:
     proposal = Proposal(f"{village.full_name} → {village.full_name} + {unit} {name}", moves)
     if write:
         proposal.moved = write_commune(commune, after, [], moves, actor).moved
-        finish(commune.generation_id)
+        new_boundary_edition(commune.generation_id)  # the maps fetch the new cells
         proposal.code = new.code
     return proposal
 
@@ -715,8 +733,8 @@ def _number(value):
 
 
 def villages_of(commune: Area) -> list:
-    """The commune's register for its page: each village with its open petitions."""
-    return db.session.execute(
+    """The commune's register for its page: each village with its open petitions, "Thôn 2" before "Thôn 10"."""
+    rows = db.session.execute(
         text(
             f"""SELECT v.code, v.name, v.unit_type, v.population, v.geom_source,
                       (SELECT count(*) FROM petitions p WHERE p.village_id = v.id AND p.{OPEN_PETITION}) AS open
@@ -724,6 +742,7 @@ def villages_of(commune: Area) -> list:
         ),
         {"id": commune.id},
     ).all()
+    return sorted(rows, key=lambda v: (natural_key(v.unit_type), natural_key(v.name)))
 
 
 def history(communes: list[Area], limit: int = 200) -> list:
@@ -778,9 +797,3 @@ def progress(province: Area | None = None) -> list:
         ),
         {"province": province.id if province else None},
     ).all()
-
-
-def count_in_register(commune_ids: list[int]) -> int:
-    return db.session.scalar(
-        select(func.count()).where(Area.parent_id.in_(commune_ids), Area.level == "village", Area.in_register)
-    )
