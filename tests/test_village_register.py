@@ -136,6 +136,7 @@ def test_rename_merge_and_split_are_audited_and_move_open_petitions(client, prov
     assert actions == ["renamed", "merged", "split"]
     history = client.get("/officer/villages/history?commune=99001").get_data(as_text=True)
     assert history.count(f">{province.username}</td>") == 3 and "Thôn Ba" in history
+    assert "Thôn 13 <small>(99001003)</small> → Thôn Đông" in history  # the merge names where it went
 
 
 def test_a_rename_to_a_name_the_commune_has_is_refused(client, province):

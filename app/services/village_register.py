@@ -752,9 +752,11 @@ def history(communes: list[Area], limit: int = 200) -> list:
     return db.session.execute(
         text(
             """SELECT ch.at, ch.actor_label, ch.action, ch.data, ch.upload_id, u.filename,
-                      v.code, v.unit_type || ' ' || v.name AS village, c.unit_type || ' ' || c.name AS commune
+                      v.code, v.unit_type || ' ' || v.name AS village, c.unit_type || ' ' || c.name AS commune,
+                      s.unit_type || ' ' || s.name AS successor
                FROM village_changes ch
                JOIN areas v ON v.id = ch.village_id JOIN areas c ON c.id = ch.commune_id
+               LEFT JOIN areas s ON s.id = (ch.data ->> 'successor')::integer
                LEFT JOIN village_uploads u ON u.id = ch.upload_id
                WHERE ch.commune_id = ANY(:ids) ORDER BY ch.id DESC LIMIT :limit"""
         ),
