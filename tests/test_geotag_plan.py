@@ -89,3 +89,58 @@ def test_the_default_thousand_row_guess_fails_the_plan_check(real_current, state
         db.session.execute(text(f"ALTER FUNCTION {signature} ROWS 1000 COST 100"))
     with pytest.raises(AssertionError):
         assert_areas_joined_by_key(statement())
+
+
+# Re-geotagging (flask geodata regeotag): the placement of every stored point into the new villages.
+
+
+@pytest.fixture
+def statistics_restored(app):
+    """After the test's rollback, the petitions' statistics of what the other tests see (ANALYZE's are not undone)."""
+    yield
+    with app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE petitions"))
+
+
+@pytest.fixture
+def many_points(statistics_restored, app_ctx):
+    """80,000 petitions at random points of the slice's province, and the planner's statistics of them."""
+    from app.services.petitions import Submission, submit
+
+    submit(Submission(title="Đèn đường hỏng", body="Cả đoạn đường tối om.", category="roads", lon=107.58, lat=16.46))
+    columns = [
+        c
+        for c in db.session.execute(
+            text("SELECT column_name FROM information_schema.columns WHERE table_name = 'petitions'")
+        ).scalars()
+        if c not in ("id", "tracking_code", "public_id", "idempotency_key", "location")
+    ]
+    listed = ", ".join(columns)
+    db.session.execute(
+        text(
+            f"""INSERT INTO petitions (tracking_code, location, {listed})
+                SELECT 'PLAN' || g, ST_SetSRID(ST_MakePoint(107.0 + random() * 1.0, 15.9 + random() * 0.8), 4326),
+                       {listed}
+                FROM generate_series(1, 80000) g, (SELECT * FROM petitions ORDER BY id DESC LIMIT 1) t"""
+        )
+    )
+    db.session.execute(text("ANALYZE petitions"))
+
+
+def regeotag_plan() -> dict:
+    from app.queries.regeotag import PLACEMENT_SETTINGS, PLACEMENT_SQL, set_local
+
+    set_local(PLACEMENT_SETTINGS)
+    generation = db.session.execute(text("SELECT id FROM generations WHERE is_current")).scalar_one()
+    sql = PLACEMENT_SQL.format(only_open="").replace(":g", "%(g)s")
+    return explain(sql, {"g": generation})
+
+
+def test_regeotag_probes_the_points_index_with_the_villages_outer(many_points):
+    plan = regeotag_plan()
+    loops = [n for n in nodes(plan) if n["Node Type"] == "Nested Loop"]
+    assert loops, plan
+    points = [n for n in nodes(plan) if n.get("Relation Name") == "petitions"]
+    assert [(n["Node Type"], n.get("Index Name")) for n in points] == [("Index Scan", "petitions_location")], points
+    # the petitions are probed inside the loop (its inner side), not read once outer
+    assert any(n.get("Relation Name") == "petitions" for n in nodes(loops[0]["Plans"][1])), plan
