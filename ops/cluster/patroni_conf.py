@@ -23,7 +23,11 @@ import argparse
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pg_sizing  # noqa: E402  (ops/pg_sizing.py, beside this folder)
 
 
 def secrets_of(folder: Path) -> dict:
@@ -48,6 +52,7 @@ def node_conf(args, n: int, passwords: dict) -> dict:
         "wal_log_hints": "on",  # pg_rewind: an old primary rejoins as a standby
         "wal_keep_size": "256MB",
         "max_connections": 200,
+        **pg_sizing.settings(share=args.nodes),  # the nodes of `make cluster` share this one machine
     }
     local = {"unix_socket_directories": args.sockdir, "unix_socket_permissions": "0700"}
     if args.backup_conf:
