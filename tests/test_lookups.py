@@ -1,5 +1,6 @@
-"""A lookup runs outside any transaction on a pooled connection: it leaves that connection as it found it,
-and inside a transaction already open it joins it (and sees what it wrote)."""
+"""A lookup runs outside any transaction on a connection its thread keeps: it leaves no transaction open and
+the pool's connections as it found them, inside a transaction already open it joins it (and sees what it
+wrote), and a kept connection the server dropped is replaced without the caller noticing."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ HUE = "lat=16.4637&lon=107.5909"  # in province 46, the committed slice
 
 @pytest.fixture
 def served(app, postgresql_proc, redis_proc):
-    """The portal bound to its database engine as in production (not to a test's transaction), one pooled connection."""
+    """The portal bound to its database engine as in production (not to a test's transaction), two pooled
+    connections: the one lookups keep, and the sessions'."""
     served = create_app(
         {
             "SECRET_KEY": "lookups",
             "SQLALCHEMY_DATABASE_URI": database_url(postgresql_proc, "portal_test"),
             "REDIS_URL": f"redis://{redis_proc.host}:{redis_proc.port}/2",
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0, "pool_timeout": 5},
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2, "max_overflow": 0, "pool_timeout": 5},
         }
     )
     yield served
@@ -32,15 +34,37 @@ def served(app, postgresql_proc, redis_proc):
         db.engine.dispose()
 
 
-def test_a_lookup_leaves_its_pooled_connection_transactional_for_the_next_request(served):
+def lookup_backend(served) -> int:
+    """The server process of the connection this thread's lookups keep."""
+    from app.queries.geotag import reading
+
+    with served.app_context(), reading() as conn:
+        return conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+
+def test_a_lookup_leaves_no_transaction_open_and_the_pools_connections_transactional(served):
     response = served.test_client().get(f"/api/v1/locate?{HUE}")
     assert response.status_code == 200 and response.json["province"]["code"] == "46"
     with served.app_context():
-        # The pool's one connection, the lookup's: what a session does on it a rollback still undoes.
+        state = db.session.execute(
+            text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": lookup_backend(served)}
+        ).scalar()
+        assert state == "idle"  # not "idle in transaction": nothing held open between requests
+        db.session.rollback()
+        # What a session does on the pool's other connection a rollback still undoes.
         db.session.execute(text("CREATE TEMP TABLE lookup_probe (n int)"))
         db.session.rollback()
         assert db.session.execute(text("SELECT to_regclass('pg_temp.lookup_probe')")).scalar() is None
         db.session.rollback()
+
+
+def test_lookups_keep_one_connection_between_requests(served):
+    client = served.test_client()
+    assert client.get(f"/api/v1/locate?{HUE}").status_code == 200
+    first = lookup_backend(served)
+    for _ in range(5):
+        assert client.get(f"/api/v1/locate?{HUE}").status_code == 200
+    assert lookup_backend(served) == first
 
 
 def test_a_lookup_inside_an_open_transaction_sees_what_it_wrote(served):
@@ -55,20 +79,23 @@ def test_a_lookup_inside_an_open_transaction_sees_what_it_wrote(served):
         assert geotag(105.031, 20.049).method == "unlocated"  # gone with the rollback
 
 
-def test_a_lookup_whose_connection_the_server_dropped_answers_503_and_the_next_one_gets_a_new_connection(
-    served, postgresql_proc
-):
+def test_a_lookup_whose_kept_connection_the_server_dropped_is_answered_on_a_new_one(served, postgresql_proc):
     import psycopg
 
     client = served.test_client()
     assert client.get(f"/api/v1/locate?{HUE}").status_code == 200
-    with served.app_context():
-        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()  # the pool's one connection
-        db.session.remove()
+    pid = lookup_backend(served)
     dsn = database_url(postgresql_proc, "portal_test").replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    dropped = client.get(f"/api/v1/locate?{HUE}")
-    assert dropped.status_code == 503 and dropped.json["error"]["code"] == "unavailable"
     again = client.get(f"/api/v1/locate?{HUE}")
     assert again.status_code == 200 and again.json["province"]["code"] == "46"
+    assert lookup_backend(served) != pid
+
+
+def test_a_lookup_with_the_database_gone_answers_503(app):
+    from tests.test_petitions import portal_without_database
+
+    gone = portal_without_database(app)
+    response = gone.test_client().get(f"/api/v1/locate?{HUE}")
+    assert response.status_code == 503 and response.json["error"]["code"] == "unavailable"
