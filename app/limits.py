@@ -256,3 +256,12 @@ def _no_per_request_hook(app: Flask, limiter: Limiter) -> None:
     if limiter.limit_manager.application_limits or limiter.limit_manager.default_limits:
         raise RuntimeError("application-wide or default rate limits need Flask-Limiter's per-request hook")
     app.before_request_funcs[None].remove(limiter._check_request_limit)
+    # Its after-request hook deducts the limits counted only on some answers (deduct_when): only the
+    # limited views have any, so the others skip it.
+    hooks = app.after_request_funcs[None]
+    (after,) = [h for h in hooks if getattr(h, "func", None) is Limiter._Limiter__inject_headers]
+
+    def deduct_on_limited_views(response):
+        return after(response) if request.endpoint in LIMITS else response
+
+    hooks[hooks.index(after)] = deduct_on_limited_views
