@@ -19,8 +19,9 @@ Flat-out submits (16 connections sending as fast as the web node answers)
 take the whole machine by themselves. The design's peak is 1,000 submissions
 a minute (DESIGN.md), so the viral petition is also measured beside citizens
 submitting at that pace: 8 connections, each a citizen who waits PACE_MS
-between two forms (wrk's delay()); whatever slows their answers lowers the
-rate they reach, so "submits/s with voices against alone" is the slowdown.
+between two forms (wrk's delay()). With that wait the rate they reach moves
+little until answers become slow (8 / (0.48 s + answer time)), so the
+submits' p99 latency with the voices is held to the same 0.8 as the rate.
 """
 
 from __future__ import annotations
@@ -222,8 +223,11 @@ def measure(table, base: str, pool: str, dsn: str, points) -> None:
         peak_submits["rps"],
         "req/s",
         baseline=paced_alone["rps"],
-        goal=f"≥ {GOAL_SLOWDOWN} of alone",
-        met=min(peak_ratios) >= GOAL_SLOWDOWN,
+        goal=f"≥ {GOAL_SLOWDOWN} of alone, and p99 ≤ {1 / GOAL_SLOWDOWN:.2f}× alone",
+        # Each citizen waits between forms, so the rate alone barely moves until answers are slow: the latency
+        # is judged too.
+        met=min(peak_ratios) >= GOAL_SLOWDOWN
+        and max(s["p99"] for _, s in paced_togethers) <= max(r["p99"] for r in paced_alones) / GOAL_SLOWDOWN,
     )
     table.add("viral petition: voice p99 latency, alone", hot["p99"], "ms", goal=f"p50 {hot['p50']:.0f} ms")
     table.add(

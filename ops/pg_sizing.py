@@ -23,7 +23,7 @@ MB = 1024 * 1024
 
 def settings(share: int = 1, memory: int | None = None) -> dict[str, str]:
     """The settings for one of `share` database servers on a machine with `memory` bytes (this one's)."""
-    memory = memory if memory is not None else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    memory = memory if memory is not None else available_memory()
     mine = memory // max(1, share) // MB
     return {
         "shared_buffers": f"{max(128, min(mine // 4, 8192))}MB",  # a quarter of the memory, at most 8 GB
@@ -32,6 +32,20 @@ def settings(share: int = 1, memory: int | None = None) -> dict[str, str]:
         "checkpoint_timeout": "15min",
         "wal_compression": "on",  # the full-page images that remain, compressed
     }
+
+
+def available_memory() -> int:
+    """This machine's memory, or the container's limit when it has a smaller one (cgroup v2, then v1)."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit) as f:
+                value = f.read().strip()
+        except OSError:
+            continue
+        if value.isdigit():
+            memory = min(memory, int(value))
+    return memory
 
 
 def main() -> None:

@@ -81,8 +81,10 @@ embedded_pg_start() {
   fi
   if [ -z "$pid" ]; then
     # Sized to this machine (ops/pg_sizing.py), not PostgreSQL's defaults for the smallest one.
+    local sized
+    sized=$(python3 ops/pg_sizing.py)
     ops/pg_ctl start -s -w -D "$data" -l "$data/server.log" \
-      -o "-c listen_addresses='' -c unix_socket_directories='$SOCKDIR' -c unix_socket_permissions=0700 $(python3 ops/pg_sizing.py)" 9>&-
+      -o "-c listen_addresses='' -c unix_socket_directories='$SOCKDIR' -c unix_socket_permissions=0700 $sized" 9>&-
   fi
   EMBEDDED_PG=$data
   if ! _embedded_psql -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then

@@ -1,6 +1,6 @@
-"""A lookup runs outside any transaction on a connection its thread keeps: it leaves no transaction open and
-the pool's connections as it found them, inside a transaction already open it joins it (and sees what it
-wrote), and a kept connection the server dropped is replaced without the caller noticing."""
+"""A lookup runs outside any transaction on a connection its thread keeps outside the pool: it leaves no
+transaction open and the pool's connections to the sessions; inside a transaction already open it joins it
+(and sees what it wrote); and a kept connection the server dropped is replaced without the caller noticing."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ HUE = "lat=16.4637&lon=107.5909"  # in province 46, the committed slice
 
 @pytest.fixture
 def served(app, postgresql_proc, redis_proc):
-    """The portal bound to its database engine as in production (not to a test's transaction), two pooled
-    connections: the one lookups keep, and the sessions'."""
+    """The portal bound to its database engine as in production (not to a test's transaction), one pooled
+    connection (the sessions'; lookups keep their own outside the pool)."""
     served = create_app(
         {
             "SECRET_KEY": "lookups",
             "SQLALCHEMY_DATABASE_URI": database_url(postgresql_proc, "portal_test"),
             "REDIS_URL": f"redis://{redis_proc.host}:{redis_proc.port}/2",
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2, "max_overflow": 0, "pool_timeout": 5},
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0, "pool_timeout": 5},
         }
     )
     yield served
@@ -51,7 +51,7 @@ def test_a_lookup_leaves_no_transaction_open_and_the_pools_connections_transacti
         ).scalar()
         assert state == "idle"  # not "idle in transaction": nothing held open between requests
         db.session.rollback()
-        # What a session does on the pool's other connection a rollback still undoes.
+        # The pool's one connection is still the sessions', and what they do a rollback still undoes.
         db.session.execute(text("CREATE TEMP TABLE lookup_probe (n int)"))
         db.session.rollback()
         assert db.session.execute(text("SELECT to_regclass('pg_temp.lookup_probe')")).scalar() is None
@@ -99,3 +99,29 @@ def test_a_lookup_with_the_database_gone_answers_503(app):
     gone = portal_without_database(app)
     response = gone.test_client().get(f"/api/v1/locate?{HUE}")
     assert response.status_code == 503 and response.json["error"]["code"] == "unavailable"
+
+
+def test_a_lookup_in_a_transaction_whose_connection_the_server_dropped_is_a_database_error(served, postgresql_proc):
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    dsn = database_url(postgresql_proc, "portal_test").replace("postgresql+psycopg", "postgresql")
+    with served.app_context():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()  # the session's transaction
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(OperationalError):  # answered 503, not sent again on the dead transaction
+            geotag(107.5909, 16.4637)
+        db.session.rollback()
+
+
+def test_a_forking_process_closes_its_kept_connection_so_no_child_shares_it(served):
+    import os
+
+    assert served.test_client().get(f"/api/v1/locate?{HUE}").status_code == 200
+    before = lookup_backend(served)
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert lookup_backend(served) != before

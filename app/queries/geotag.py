@@ -9,13 +9,14 @@ joins their one row to areas by its key instead of scanning every area.
 
 A lookup alone (``place``: /api/v1/locate, the form's "pick") is one
 read-only statement, so it runs outside any transaction, on a connection the
-thread keeps: no BEGIN and no ROLLBACK around it, one round trip instead of
-three, no pool checkout, no ORM session built for the request and no
-execution context (see ``reading`` and ``_one_row``).
+thread keeps (its own, outside the pool): no BEGIN and no ROLLBACK around it,
+one round trip instead of three, no pool checkout, no ORM session built for
+the request and no execution context (see ``reading`` and ``_one_row``).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -23,8 +24,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Connection, Engine
+from flask import current_app
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from app.extensions import db
 
@@ -92,47 +95,60 @@ _threads = threading.local()
 
 
 def _held(engine: Engine) -> Connection:
-    """This thread's autocommit connection to the engine, kept between lookups.
+    """This thread's autocommit connection to the engine's database, kept between lookups.
 
     A lookup is one statement with nothing around it, so the connection needs
     no checkout and check-in per request (a tenth of a point's time in the
-    worker). It is renewed, as the pool renews its own, once pool_recycle
+    worker). It is the thread's own server connection, outside the engine's
+    pool (whose connections stay the sessions'): one more connection a worker
+    thread. It is renewed, as the pool renews its own, once pool_recycle
     seconds old, after the server dropped it, and when the thread looks up
     through another engine (another app in the same process: one kept a thread).
     """
     kept_engine, conn, since = getattr(_threads, "held", (None, None, 0.0))
-    if conn is not None and (
-        kept_engine is not engine or conn.invalidated or time.monotonic() - since > _recycle(engine) >= 0
-    ):
+    recycle = current_app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_recycle", -1)
+    if conn is not None and (kept_engine is not engine or conn.invalidated or time.monotonic() - since > recycle >= 0):
         conn.close()
         conn = None
     if conn is None:
-        conn = _autocommit(engine).connect()
+        conn = _lookup_engine(engine).connect()
         _threads.held = (engine, conn, time.monotonic())
     return conn
 
 
-def _recycle(engine: Engine) -> float:
-    """The engine's pool_recycle (seconds; -1 for never)."""
-    return engine.pool._recycle
+def _kept(conn: Connection) -> bool:
+    return getattr(_threads, "held", (None, None))[1] is conn
+
+
+def _close_kept() -> None:
+    """Close the forking thread's kept connection: a child must not share its socket with its parent."""
+    _, conn, _ = getattr(_threads, "held", (None, None, 0.0))
+    if conn is not None:
+        conn.close()
+        del _threads.held
+
+
+os.register_at_fork(before=_close_kept)
 
 
 @cache
-def _autocommit(engine: Engine) -> Engine:
-    """The engine's autocommit twin: the same pool, each connection back to transactions when returned."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+def _lookup_engine(engine: Engine) -> Engine:
+    """The kept connections' engine: the same database, autocommit, no pool (each is a thread's own)."""
+    return create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT", hide_parameters=True)
 
 
 def place(lon: float | None, lat: float | None, chosen: str | None, near_m: float) -> Placed:
     """Place a point and/or a picked area code in the current generation (see place() in SQL)."""
     params = {"lon": lon, "lat": lat, "chosen": chosen, "near_m": near_m}
-    try:
-        with reading() as conn:
+    with reading() as conn:
+        try:
             row = _one_row(conn, PLACE_SQL, params)
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        with reading() as conn:  # a kept connection the server had dropped: a lookup is safe to send again
+        except DBAPIError as exc:
+            if not (exc.connection_invalidated and _kept(conn)):
+                raise
+            row = None  # a kept connection the server had dropped: a lookup is safe to send again, on a new one
+    if row is None:
+        with reading() as conn:
             row = _one_row(conn, PLACE_SQL, params)
     method, distance_m, disagrees, *areas = row
     village, commune, province = (AreaRef(*areas[i : i + 3]) if areas[i] else None for i in (0, 3, 6))

@@ -52,9 +52,14 @@ def node_conf(args, n: int, passwords: dict) -> dict:
         "wal_log_hints": "on",  # pg_rewind: an old primary rejoins as a standby
         "wal_keep_size": "256MB",
         "max_connections": 200,
-        **pg_sizing.settings(share=args.nodes),  # the nodes of `make cluster` share this one machine
     }
-    local = {"unix_socket_directories": args.sockdir, "unix_socket_permissions": "0700"}
+    local = {
+        "unix_socket_directories": args.sockdir,
+        "unix_socket_permissions": "0700",
+        # Each node's own, applied at every start (the cluster-wide ones above only at its first bootstrap);
+        # the nodes of `make cluster` share this one machine.
+        **pg_sizing.settings(share=args.nodes),
+    }
     if args.backup_conf:
         # Every node archives its WAL to the one pgBackRest repository while it is the primary (a
         # standby archives nothing with archive_mode=on); the command names the node's own data folder.
