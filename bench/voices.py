@@ -147,22 +147,13 @@ def measure(table, base: str, pool: str, dsn: str, points) -> None:
     one = LUA % {"ids": f'"{ids[0]}"', "token": token, "cookie": cookie}
     spread = LUA % {"ids": ",".join(f'"{i}"' for i in ids), "token": token, "cookie": cookie}
 
-    # Submits alone and beside the voices, alternated: the machine's other work drifts over a run.
-    alones, togethers = [], []
-    for _ in range(ROUNDS):
-        alones.append(wrk(base, submits, SUBMIT_CONNECTIONS, SECONDS))
-        togethers.append(_together(pool, one, base, submits))
+    # Submits flat out, alone and beside the voices; then at the design's peak.
+    alones, togethers, ratios = _alternated(pool, one, base, submits, SUBMIT_CONNECTIONS)
     alone = _mean(alones)
     both_voices, both_submits = _mean([v for v, _ in togethers]), _mean([s for _, s in togethers])
-    ratios = [s["rps"] / a["rps"] for a, (_, s) in zip(alones, togethers)]
-    # At the design's peak: citizens submitting at 1,000 a minute beside the viral petition.
-    paced_alones, paced_togethers = [], []
-    for _ in range(ROUNDS):
-        paced_alones.append(wrk(base, paced, PACED_CONNECTIONS, SECONDS))
-        paced_togethers.append(_together(pool, one, base, paced, PACED_CONNECTIONS))
+    paced_alones, paced_togethers, peak_ratios = _alternated(pool, one, base, paced, PACED_CONNECTIONS)
     paced_alone = _mean(paced_alones)
     peak_voices, peak_submits = _mean([v for v, _ in paced_togethers]), _mean([s for _, s in paced_togethers])
-    peak_ratios = [s["rps"] / a["rps"] for a, (_, s) in zip(paced_alones, paced_togethers)]
     hot, waits = _sampling_lock_waits(dsn, lambda: _voices(pool, one))
     wide = _voices(pool, spread)
     shared_alone = wrk(base, submits, SUBMIT_CONNECTIONS, SECONDS)
@@ -265,6 +256,16 @@ def _p99s(runs: list[dict]) -> str:
 
 def _mean(runs: list[dict]) -> dict:
     return {"rps": sum(r["rps"] for r in runs) / len(runs), "p50": max(r["p50"] for r in runs)}
+
+
+def _alternated(pool: str, voices: str, base: str, submits: str, connections: int):
+    """Submits alone and beside the voices, alternated ROUNDS times (the machine's other work drifts over a
+    run): the submits alone, (voices, submits) together, and each round's ratio of submits together to alone."""
+    alones, togethers = [], []
+    for _ in range(ROUNDS):
+        alones.append(wrk(base, submits, connections, SECONDS))
+        togethers.append(_together(pool, voices, base, submits, connections))
+    return alones, togethers, [s["rps"] / a["rps"] for a, (_, s) in zip(alones, togethers)]
 
 
 def _together(
