@@ -194,6 +194,8 @@ def test_the_public_map_names_a_commune_and_its_count_on_hover_or_tap(device, li
     if page.device == "phone":  # the popup links to the commune's scorecard
         expect(page.locator(".leaflet-popup-content a").first).to_have_attribute("href", f"/scorecard/{busy}")
         page.evaluate("window.portalMaps['public-map'].map.closePopup()")
+        # Gone before the next tap: a popup still fading out would take the tap on its scorecard link.
+        expect(page.locator("#public-map .leaflet-popup")).to_have_count(0)
     shown = show_area(page, "public-map", quiet, places["names"][quiet])
     assert places["names"][quiet] in shown and "Số kiến nghị: dưới 5" in shown  # 2 petitions: hidden
     labels = page.locator("#public-map .area-label span")
