@@ -300,7 +300,6 @@ def page(request, chromium, live_server):
 
 def log_in_as_province(page, live_server, province: str = "46") -> None:
     """Sign in a new provincial officer of the live server in the browser, second factor and all."""
-    import re
     import uuid
 
     from app.services.accounts import create_officer
@@ -311,9 +310,18 @@ def log_in_as_province(page, live_server, province: str = "46") -> None:
         create_officer(username, "province", province, PASSWORD)
         db.session.commit()
         db.session.remove()
-    page.goto(f"{live_server.config['LIVE_URL']}/login")
+    sign_in(page, live_server.config["LIVE_URL"], username)
+
+
+def sign_in(page, base: str, username: str) -> None:
+    """Sign an officer in through the login page, second factor and all, and land on their pages."""
+    import re
+
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base}/login")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     pass_second_factor(page, username)
-    page.wait_for_url(re.compile(r"/officer"))
+    page.wait_for_url(re.compile(r"/officer/"))

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from app.extensions import db
-from tests.conftest import ARTIFACTS, guarded_page, pass_second_factor
+from tests.conftest import ARTIFACTS, guarded_page, sign_in
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -158,15 +158,6 @@ def area_point(page, element_id: str, code: str) -> tuple[float, float]:
     return box["x"] + found[0], box["y"] + found[1]
 
 
-def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    pass_second_factor(page, username)
-    page.wait_for_url(re.compile(r"/officer/"))
-
-
 def show_area(page, element_id: str, code: str, name: str) -> str:
     """Hover (desktop) or tap (phone) an area; the text that appears (tooltip or popup)."""
     x, y = area_point(page, element_id, code)
@@ -272,7 +263,7 @@ def test_without_javascript_the_public_map_is_a_sortable_table(chromium, live_se
 def test_the_provincial_officer_sees_each_commune_s_name_and_count(device, live_server, places):
     base = live_server.config["LIVE_URL"]
     page = device
-    log_in(page, base, "ban.do.tinh")
+    sign_in(page, base, "ban.do.tinh")
     page.goto(f"{base}/officer/map")
     wait_for_map(page, "area-map")
     quiet = places["quiet"]
@@ -290,7 +281,7 @@ def test_the_provincial_officer_sees_each_commune_s_name_and_count(device, live_
 def test_a_picker_placed_petition_is_on_the_commune_map_marked_approximate(device, live_server, places):
     base = live_server.config["LIVE_URL"]
     page = device
-    log_in(page, base, "ban.do.xa")
+    sign_in(page, base, "ban.do.xa")
     page.goto(f"{base}/officer/map")
     wait_for_map(page, "area-map")
     page.screenshot(path=str(SHOTS / f"officer-commune-{page.device}.png"))
@@ -343,7 +334,7 @@ def test_on_a_phone_the_public_map_starts_on_the_first_screen_and_its_popup_can_
 def test_the_zero_class_is_not_the_colour_of_the_next(chromium, live_server, places):
     base = live_server.config["LIVE_URL"]
     page = guarded_page(chromium, live_server, viewport={"width": 1280, "height": 900})
-    log_in(page, base, "ban.do.tinh")
+    sign_in(page, base, "ban.do.tinh")
     page.goto(f"{base}/officer/map")
     wait_for_map(page, "area-map")
     swatches = page.locator("#area-map .map-legend-row .swatch")
