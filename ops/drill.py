@@ -438,22 +438,35 @@ def photo_served(url: str, address: str, code: str, photo_id: int) -> bool:
     return False
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="The cluster drill: petitions with photos while parts fail.")
+def load_arguments(description: str, *, petitions: int, duration: float, photo_side: int) -> argparse.ArgumentParser:
+    """The arguments of a drill's citizens: where they send, how many of them, how many forms over how long."""
+    parser = argparse.ArgumentParser(description=description)
     port = os.environ.get("CLUSTER_PORT", "8080")
     parser.add_argument("--url", default=f"http://127.0.0.1:{port}")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--petitions", type=int, default=400)
-    parser.add_argument("--duration", type=float, default=100, help="seconds the petitions are spread over")
+    parser.add_argument("--petitions", type=int, default=petitions)
+    parser.add_argument("--duration", type=float, default=duration, help="seconds the petitions are spread over")
     parser.add_argument("--grace", type=float, default=120, help="seconds past the duration for the last ones")
-    parser.add_argument("--redis-down", type=float, default=20)
-    parser.add_argument("--drain", type=float, default=900, help="at most this long for the queues to drain")
-    parser.add_argument("--photo-side", type=int, default=1600, help="photo width in pixels")
-    args = parser.parse_args(argv)
+    parser.add_argument("--photo-side", type=int, default=photo_side, help="photo width in pixels")
+    return parser
+
+
+def check_load(parser: argparse.ArgumentParser, args) -> None:
+    """A drill loads this machine only, and within bounds."""
     if not args.url.startswith(("http://127.0.0.1:", "http://localhost:")):
         parser.error("the drill sends traffic to this machine only (http://127.0.0.1:…)")
     if not 1 <= args.clients <= 64 or not 1 <= args.petitions <= 5000:
         parser.error("at most 64 clients and 5000 petitions")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = load_arguments(
+        "The cluster drill: petitions with photos while parts fail.", petitions=400, duration=100, photo_side=1600
+    )
+    parser.add_argument("--redis-down", type=float, default=20)
+    parser.add_argument("--drain", type=float, default=900, help="at most this long for the queues to drain")
+    args = parser.parse_args(argv)
+    check_load(parser, args)
 
     run_id = uuid.uuid4().hex[:6]
     redis = Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)

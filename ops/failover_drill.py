@@ -19,7 +19,6 @@ every loop is bounded. The cluster's addresses come from <instance>/cluster.env 
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
@@ -30,7 +29,17 @@ from pathlib import Path
 
 import psycopg
 import requests
-from drill import Citizens, active_categories, duplicated, log, program_pid, sample_points, stored
+from drill import (
+    Citizens,
+    active_categories,
+    check_load,
+    duplicated,
+    load_arguments,
+    log,
+    program_pid,
+    sample_points,
+    stored,
+)
 
 
 class Node:
@@ -138,22 +147,16 @@ def new_primary() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="The failover drill: petitions while the primary is lost.")
-    port = os.environ.get("CLUSTER_PORT", "8080")
-    parser.add_argument("--url", default=f"http://127.0.0.1:{port}")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--petitions", type=int, default=1200)
-    parser.add_argument("--duration", type=float, default=120, help="seconds the petitions are spread over")
-    parser.add_argument("--grace", type=float, default=120, help="seconds past the duration for the last ones")
+    parser = load_arguments(
+        "The failover drill: petitions while the primary is lost.", petitions=1200, duration=120, photo_side=320
+    )
     parser.add_argument("--kill-at", type=float, default=0.4, help="when the primary is lost (share of duration)")
     parser.add_argument("--promotion-limit", type=float, default=120)
     parser.add_argument("--rejoin-limit", type=float, default=120)
-    parser.add_argument("--photo-side", type=int, default=320, help="photo width in pixels")
     args = parser.parse_args(argv)
-    if not args.url.startswith(("http://127.0.0.1:", "http://localhost:")):
-        parser.error("the drill sends traffic to this machine only (http://127.0.0.1:…)")
-    if not 1 <= args.clients <= 64 or not 1 <= args.petitions <= 5000 or not 0 < args.kill_at < 1:
-        parser.error("at most 64 clients and 5000 petitions; --kill-at within the load")
+    check_load(parser, args)
+    if not 0 < args.kill_at < 1:
+        parser.error("--kill-at within the load")
     if os.environ.get("CLUSTER_DATABASE") != "patroni":
         parser.error("the cluster runs one database: start it with CLUSTER_DATABASE=patroni")
 
