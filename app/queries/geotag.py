@@ -134,7 +134,9 @@ os.register_at_fork(before=_close_kept)
 @cache
 def _lookup_engine(engine: Engine) -> Engine:
     """The kept connections' engine: the same database, autocommit, no pool (each is a thread's own)."""
-    return create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT", hide_parameters=True)
+    return create_engine(
+        engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT", hide_parameters=engine.hide_parameters
+    )
 
 
 def place(lon: float | None, lat: float | None, chosen: str | None, near_m: float) -> Placed:
@@ -169,7 +171,10 @@ def _one_row(conn: Connection, sql: str, params: dict) -> tuple:
         gone = conn.dialect.is_disconnect(exc, driver, None)
         if gone:
             conn.invalidate(exc)
-        raise DBAPIError.instance(sql, params, exc, type(driver).Error, connection_invalidated=gone) from exc
+        hidden = conn.engine.hide_parameters  # a citizen's place never in an error message
+        raise DBAPIError.instance(
+            sql, params, exc, type(driver).Error, hide_parameters=hidden, connection_invalidated=gone
+        ) from exc
 
 
 @dataclass(frozen=True)
