@@ -235,7 +235,7 @@ def init_app(app: Flask) -> None:
     )
     limiter.init_app(app)
     _no_per_request_hook(app, limiter)
-    app.after_request(_note_outage)
+    app.after_request_funcs.setdefault("petitions", []).append(_note_outage)  # the petitions' pages only
     for endpoint, limits in LIMITS.items():
         view = app.view_functions[endpoint]
         for limit, exempt_when, key_func, *deduct_when in limits:
